@@ -19,6 +19,10 @@ panda-lib.storage.volume: one pod "volumes:" list item, or nothing for type clai
 Argument: dict "ctx" <root context> "name" <volume name> "spec" <volume spec>.
 */}}
 {{- define "panda-lib.storage.volume" -}}
+{{- include "panda-lib.storage.volume.body" . | trim -}}
+{{- end -}}
+
+{{- define "panda-lib.storage.volume.body" -}}
 {{- $spec := .spec -}}
 {{- if eq $spec.type "emptyDir" }}
 - name: {{ .name }}
@@ -72,6 +76,10 @@ is claimTemplate.
 Argument: dict "ctx" <root context> "name" <volume name> "spec" <volume spec>.
 */}}
 {{- define "panda-lib.storage.claimTemplate" -}}
+{{- include "panda-lib.storage.claimTemplate.body" . | trim -}}
+{{- end -}}
+
+{{- define "panda-lib.storage.claimTemplate.body" -}}
 {{- if eq .spec.type "claimTemplate" }}
 - apiVersion: v1
   kind: PersistentVolumeClaim
@@ -179,6 +187,10 @@ spec:
 panda-lib.cvmfs.volumes: "volumes:" list items (no key), or nothing. Argument: the root context.
 */}}
 {{- define "panda-lib.cvmfs.volumes" -}}
+{{- include "panda-lib.cvmfs.volumes.body" . | trim -}}
+{{- end -}}
+
+{{- define "panda-lib.cvmfs.volumes.body" -}}
 {{- $ctx := . -}}
 {{- if (.Values.cvmfs | default dict).enabled }}
 {{- range $repository := .Values.cvmfs.repositories }}
@@ -196,6 +208,10 @@ panda-lib.cvmfs.mounts: "volumeMounts:" list items (no key) at /cvmfs/<repositor
 Argument: the root context.
 */}}
 {{- define "panda-lib.cvmfs.mounts" -}}
+{{- include "panda-lib.cvmfs.mounts.body" . | trim -}}
+{{- end -}}
+
+{{- define "panda-lib.cvmfs.mounts.body" -}}
 {{- if (.Values.cvmfs | default dict).enabled }}
 {{- range $repository := .Values.cvmfs.repositories }}
 - name: cvmfs-{{ include "panda-lib.cvmfs.key" $repository | trunc 57 | trimSuffix "-" }}
