@@ -239,3 +239,12 @@ The CRIC JSON files: files/cric_jsons/*.json merged with .Values.cric.files, as 
 {{- $names := concat (keys $paths) (keys $contents) | uniq | sortAlpha -}}
 {{- toJson (dict "paths" $paths "contents" $contents "names" $names) -}}
 {{- end -}}
+
+{{/*
+A MariaDB string literal: backslashes doubled, single quotes doubled, wrapped in '...'
+(correct under the default sql_mode).
+Call: include "secrets.sqlString" <string>
+*/}}
+{{- define "secrets.sqlString" -}}
+{{- printf "'%s'" (. | toString | replace "\\" "\\\\" | replace "'" "''") -}}
+{{- end -}}
