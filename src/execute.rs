@@ -1,0 +1,198 @@
+//! Runs a plan: prepare steps, then tier after tier, releases of a tier in parallel; a failure or
+//! an interrupt stops new work, and the report says what succeeded, failed or was not attempted.
+
+use crate::error::{Error, Result};
+use crate::plan::{Plan, Step};
+use crate::process::{Helm, Outcome};
+use crate::settings::Mode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Failed(String),
+    /// Not attempted because an earlier tier failed or the run was interrupted.
+    NotAttempted,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReleaseReport {
+    pub release: String,
+    pub tier: usize,
+    pub status: Status,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub releases: Vec<ReleaseReport>,
+    pub interrupted: bool,
+    pub wall: Duration,
+}
+
+impl Report {
+    pub fn failed(&self) -> bool {
+        self.releases.iter().any(|r| matches!(r.status, Status::Failed(_)))
+    }
+
+    /// One line per release, then the totals.
+    pub fn summary(&self) -> String {
+        let mut out = String::from("summary:\n");
+        for r in &self.releases {
+            let status = match &r.status {
+                Status::Ok => format!("ok      {:>6.1}s", r.elapsed.as_secs_f64()),
+                Status::Failed(why) => format!("FAILED  {:>6.1}s  {why}", r.elapsed.as_secs_f64()),
+                Status::NotAttempted => "not attempted".to_string(),
+            };
+            out.push_str(&format!("  tier {}  {:<24} {status}\n", r.tier, r.release));
+        }
+        out.push_str(&format!("  wall time {:.1}s\n", self.wall.as_secs_f64()));
+        out
+    }
+}
+
+/// A flag set by the signal handler; checked before any new helm run starts.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Progress lines go to stderr, stamped with the time since the run started.
+struct Progress(Instant);
+
+impl Progress {
+    fn line(&self, text: &str) {
+        eprintln!("[{:>7.1}s] {text}", self.0.elapsed().as_secs_f64());
+    }
+}
+
+pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, interrupt: &Interrupt) -> Result<Report> {
+    let progress = Progress(Instant::now());
+    for inv in &plan.prepare {
+        let out = helm.run(inv).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
+        if !out.success() {
+            return Err(Error::data(inv.args.last().cloned().unwrap_or_default(), format!("helm dependency build failed: {}", out.stderr.trim())));
+        }
+    }
+    if plan.mode == Mode::Template {
+        return render_all(plan, helm, interrupt).await;
+    }
+    let base = usize::from(!plan.tiers.first().is_some_and(|t| t.steps.iter().any(|s| s.component.is_none())));
+    let mut report = Report::default();
+    let mut stop = false;
+    for (i, tier) in plan.tiers.iter().enumerate() {
+        let tier_no = i + base;
+        if stop || interrupt.raised() {
+            report.interrupted |= interrupt.raised();
+            report.releases.extend(tier.steps.iter().map(|s| not_attempted(s, tier_no)));
+            continue;
+        }
+        let limit = concurrency.unwrap_or(tier.steps.len()).max(1);
+        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress, tier_no).await;
+        for (step, result) in tier.steps.iter().zip(results) {
+            let (status, elapsed) = match result {
+                None => (Status::NotAttempted, Duration::ZERO),
+                Some(Ok(out)) if out.success() => (Status::Ok, out.elapsed),
+                Some(Ok(out)) => (Status::Failed(failure_reason(&out)), out.elapsed),
+                Some(Err(e)) => (Status::Failed(format!("cannot run helm: {e}")), Duration::ZERO),
+            };
+            stop |= !matches!(status, Status::Ok);
+            report.releases.push(ReleaseReport { release: step.release.clone(), tier: tier_no, status, elapsed });
+        }
+        report.interrupted |= interrupt.raised();
+    }
+    report.wall = progress.0.elapsed();
+    Ok(report)
+}
+
+/// Starts the releases of one tier together (at most `limit` at a time) and waits for all.
+async fn run_tier(
+    steps: &[Step],
+    helm: &Helm,
+    limit: usize,
+    interrupt: &Interrupt,
+    progress: &Progress,
+    tier_no: usize,
+) -> Vec<Option<std::io::Result<Outcome>>> {
+    let gate = Arc::new(Semaphore::new(limit));
+    let mut handles = Vec::new();
+    for step in steps {
+        let (helm, gate, interrupt, step) = (helm.clone(), gate.clone(), interrupt.clone(), step.clone());
+        handles.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await.ok()?;
+            if interrupt.raised() {
+                return None;
+            }
+            Some((Instant::now(), helm.run(&step.invocation).await))
+        }));
+        progress.line(&format!("tier {tier_no}: {} installing", step.release));
+    }
+    let mut results = Vec::new();
+    for (step, handle) in steps.iter().zip(handles) {
+        let result = handle.await.ok().flatten();
+        match &result {
+            Some((_, Ok(out))) if out.success() => {
+                progress.line(&format!("tier {tier_no}: {} ready ({:.1}s)", step.release, out.elapsed.as_secs_f64()))
+            }
+            Some((_, Ok(out))) => progress.line(&format!("tier {tier_no}: {} FAILED: {}", step.release, failure_reason(out))),
+            Some((_, Err(e))) => progress.line(&format!("tier {tier_no}: {} FAILED: {e}", step.release)),
+            None => progress.line(&format!("tier {tier_no}: {} not started (interrupted)", step.release)),
+        }
+        if let Some((_, Ok(out))) = &result {
+            relay_warnings(&step.release, &out.stderr);
+        }
+        results.push(result.map(|(_, r)| r));
+    }
+    results
+}
+
+/// `helm template` of every release in plan order, manifests to stdout.
+async fn render_all(plan: &Plan, helm: &Helm, interrupt: &Interrupt) -> Result<Report> {
+    let mut report = Report::default();
+    for step in plan.steps() {
+        if interrupt.raised() {
+            return Err(Error::Interrupted);
+        }
+        let out = helm.run(&step.invocation).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
+        if !out.success() {
+            return Err(Error::ReleaseFailed(format!("helm template of {} failed: {}", step.release, out.stderr.trim())));
+        }
+        relay_warnings(&step.release, &out.stderr);
+        print!("{}", out.stdout);
+        report.releases.push(ReleaseReport { release: step.release.clone(), tier: 0, status: Status::Ok, elapsed: out.elapsed });
+    }
+    Ok(report)
+}
+
+fn not_attempted(step: &Step, tier: usize) -> ReleaseReport {
+    ReleaseReport { release: step.release.clone(), tier, status: Status::NotAttempted, elapsed: Duration::ZERO }
+}
+
+/// The last error line helm printed, or its exit status.
+fn failure_reason(out: &Outcome) -> String {
+    let line = out.stderr.lines().rev().find(|l| l.contains("Error") || l.contains("error")).or_else(|| out.stderr.lines().last());
+    match (line, out.code) {
+        (Some(l), Some(code)) => format!("helm exited {code}: {}", l.trim()),
+        (Some(l), None) => format!("helm was ended by a signal: {}", l.trim()),
+        (None, Some(code)) => format!("helm exited {code}"),
+        (None, None) => "helm was ended by a signal".to_string(),
+    }
+}
+
+/// Passes helm's warnings (e.g. PodSecurity) through to stderr, tagged with the release.
+fn relay_warnings(release: &str, stderr: &str) {
+    for line in stderr.lines().filter(|l| l.contains("WARNING") || l.contains("Warning") || l.contains("warning")) {
+        eprintln!("{release}: {line}");
+    }
+}

@@ -1,0 +1,24 @@
+//! panda-install: deploys the PanDA stack onto Kubernetes with helm, in dependency tiers.
+//!
+//! Stages: [`cli`] (what the user typed) -> [`settings`] (validated against the [`catalog`]) ->
+//! [`plan`] (pure data: ordered helm invocations in tiers) -> [`execute`] (the only caller of
+//! [`process`], which alone spawns programs).
+
+pub mod affix;
+pub mod catalog;
+pub mod cli;
+pub mod component;
+pub mod error;
+pub mod execute;
+pub mod exit_code;
+pub mod helm;
+pub mod locate;
+pub mod plan;
+pub mod process;
+pub mod settings;
+pub mod shell;
+pub mod suggest;
+pub mod tiers;
+mod run;
+
+pub use run::main_with_args;

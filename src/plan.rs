@@ -1,0 +1,345 @@
+//! The planner: validated settings + catalog + helm version -> ordered helm invocations in tiers.
+//! Pure data in, pure data out; nothing here touches the filesystem, a process or the cluster.
+
+use crate::catalog::Catalog;
+use crate::component::Component;
+use crate::error::Result;
+use crate::helm::HelmVersion;
+use crate::settings::{AffixSource, Mode, Settings};
+use crate::shell;
+use crate::tiers::tiers;
+use std::path::Path;
+
+/// One helm command: its arguments after the program name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub args: Vec<String>,
+}
+
+/// One release of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// `None` for the secrets release.
+    pub component: Option<Component>,
+    pub release: String,
+    pub invocation: Invocation,
+}
+
+/// Releases that may run at the same time; a tier starts when the previous one is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub mode: Mode,
+    pub helm: HelmVersion,
+    /// Commands that prepare charts locally (dependency builds); they never touch the cluster.
+    pub prepare: Vec<Invocation>,
+    pub tiers: Vec<Tier>,
+    /// What a reader of the plan should know: where the affix came from, missing experiment files.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.tiers.iter().flat_map(|t| t.steps.iter())
+    }
+
+    /// The plan as a shell script: comments, then one copy-pasteable command per line.
+    pub fn render(&self, helm_program: &str) -> String {
+        let mut out = String::new();
+        for note in &self.notes {
+            out.push_str(&format!("# {note}\n"));
+        }
+        if !self.prepare.is_empty() {
+            out.push_str("# prepare: pack local chart dependencies (no cluster access)\n");
+            for inv in &self.prepare {
+                out.push_str(&command_line(helm_program, inv));
+            }
+        }
+        for (i, tier) in self.tiers.iter().enumerate() {
+            let names: Vec<&str> = tier.steps.iter().map(|s| s.release.as_str()).collect();
+            out.push_str(&format!("# tier {}: {}\n", i + tier_base(self), names.join(", ")));
+            for step in &tier.steps {
+                out.push_str(&command_line(helm_program, &step.invocation));
+            }
+        }
+        out
+    }
+}
+
+/// The secrets tier is numbered 0, component tiers from 1.
+fn tier_base(plan: &Plan) -> usize {
+    usize::from(!plan.tiers.first().is_some_and(|t| t.steps.iter().any(|s| s.component.is_none())))
+}
+
+fn command_line(helm_program: &str, inv: &Invocation) -> String {
+    let mut words = vec![helm_program.to_string()];
+    words.extend(inv.args.iter().cloned());
+    format!("{}\n", shell::join(&words))
+}
+
+/// Builds the plan. `helm` decides the flags that differ between helm 3 and 4.
+pub fn plan(settings: &Settings, catalog: &Catalog, helm: HelmVersion) -> Result<Plan> {
+    let mut notes = vec![describe_affix(settings)];
+    let prepare = settings
+        .components
+        .iter()
+        .map(|c| catalog.chart(*c))
+        .filter(|info| info.needs_dependency_build)
+        .map(|info| Invocation { args: vec!["dependency".into(), "build".into(), path_arg(&info.dir)] })
+        .collect();
+
+    let mut plan_tiers = Vec::new();
+    if let Some(file) = &settings.secrets_values {
+        let mut args = release_head(settings, &settings.secrets_release(), &catalog.secrets_chart);
+        args.extend(["-f".into(), path_arg(file)]);
+        args.extend(["--set-string".into(), format!("affix={}", settings.affix)]);
+        args.extend(release_tail(settings, helm));
+        plan_tiers.push(Tier {
+            steps: vec![Step { component: None, release: settings.secrets_release(), invocation: Invocation { args } }],
+        });
+    }
+    for tier in tiers(&catalog.edges(), &settings.components)? {
+        let steps = tier
+            .into_iter()
+            .map(|c| {
+                let (step, note) = component_step(settings, catalog, helm, c);
+                notes.extend(note);
+                step
+            })
+            .collect();
+        plan_tiers.push(Tier { steps });
+    }
+    Ok(Plan { mode: settings.mode, helm, prepare, tiers: plan_tiers, notes })
+}
+
+fn component_step(settings: &Settings, catalog: &Catalog, helm: HelmVersion, c: Component) -> (Step, Option<String>) {
+    let release = settings.release(c);
+    let mut args = release_head(settings, &release, &catalog.chart(c).dir);
+    let mut note = None;
+    if let Some(experiment) = &settings.experiment {
+        match catalog.experiment_values(experiment, c) {
+            Some(file) => args.extend(["-f".into(), path_arg(&file)]),
+            None => note = Some(format!("{c}: experiment {experiment} has no values/{experiment}/{c}.yaml; chart defaults apply")),
+        }
+    }
+    for (_, file) in settings.extra_values.iter().filter(|(comp, _)| *comp == c) {
+        args.extend(["-f".into(), path_arg(file)]);
+    }
+    args.extend(["--set-string".into(), format!("global.affix={}", settings.affix)]);
+    args.extend(["--set-string".into(), format!("global.secretsRelease={}", settings.secrets_release())]);
+    for sub in settings.disabled_subcomponents.get(&c).into_iter().flatten() {
+        args.extend(["--set".into(), format!("{sub}.enabled=false")]);
+    }
+    args.extend(release_tail(settings, helm));
+    (Step { component: Some(c), release, invocation: Invocation { args } }, note)
+}
+
+/// `upgrade --install REL CHART` or `template REL CHART`, then namespace and cluster selection.
+fn release_head(settings: &Settings, release: &str, chart: &Path) -> Vec<String> {
+    let mut args: Vec<String> = match settings.mode {
+        Mode::Template => vec!["template".into()],
+        Mode::Install | Mode::Plan => vec!["upgrade".into(), "--install".into()],
+    };
+    args.extend([release.to_string(), path_arg(chart)]);
+    if let Some(ns) = &settings.namespace {
+        args.extend(["--namespace".into(), ns.clone()]);
+    }
+    if settings.mode != Mode::Template {
+        if settings.create_namespace {
+            args.push("--create-namespace".into());
+        }
+        if let Some(ctx) = &settings.kube_context {
+            args.extend(["--kube-context".into(), ctx.clone()]);
+        }
+        if let Some(cfg) = &settings.kubeconfig {
+            args.extend(["--kubeconfig".into(), path_arg(cfg)]);
+        }
+    }
+    args
+}
+
+/// Wait, timeout and rollback flags of install/upgrade; nothing for template.
+fn release_tail(settings: &Settings, helm: HelmVersion) -> Vec<String> {
+    if settings.mode == Mode::Template {
+        return Vec::new();
+    }
+    let mut args = Vec::new();
+    if settings.wait || settings.rollback_on_failure {
+        args.extend(helm.wait_flags());
+    }
+    args.extend(["--timeout".into(), settings.timeout.clone()]);
+    if settings.rollback_on_failure {
+        args.push(helm.rollback_on_failure_flag().into());
+    }
+    args
+}
+
+fn describe_affix(settings: &Settings) -> String {
+    let source = match &settings.affix_source {
+        AffixSource::Flag => "from --affix".to_string(),
+        AffixSource::File(f) => format!("from {}", f.display()),
+        AffixSource::Default => "the default".to_string(),
+    };
+    format!("affix {:?} ({source}); secrets release {}", settings.affix.as_str(), settings.secrets_release())
+}
+
+fn path_arg(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::affix::Affix;
+    use crate::catalog::ChartInfo;
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::PathBuf;
+    use Component::*;
+
+    fn catalog() -> Catalog {
+        let edges: BTreeMap<Component, Vec<Component>> = BTreeMap::from([
+            (Msgsvc, vec![]),
+            (Iam, vec![]),
+            (Panda, vec![Msgsvc, Iam]),
+            (Harvester, vec![Panda]),
+            (Idds, vec![Panda]),
+            (Bigmon, vec![Panda]),
+        ]);
+        let charts = edges
+            .into_iter()
+            .map(|(c, deps)| {
+                let info = ChartInfo {
+                    dir: PathBuf::from("helm").join(c.name()),
+                    subcomponents: vec![],
+                    depends_on: deps,
+                    local_dependencies: vec!["panda-lib".into()],
+                    needs_dependency_build: c == Panda,
+                };
+                (c, info)
+            })
+            .collect();
+        Catalog {
+            root: PathBuf::new(),
+            charts,
+            secrets_chart: PathBuf::from("secrets"),
+            experiments: BTreeMap::from([("lsst".into(), BTreeSet::from([Msgsvc, Panda]))]),
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            mode: Mode::Plan,
+            affix: Affix::parse("test-").unwrap(),
+            affix_source: AffixSource::Default,
+            experiment: None,
+            components: Component::ALL.to_vec(),
+            disabled_subcomponents: BTreeMap::new(),
+            namespace: Some("panda".into()),
+            create_namespace: false,
+            kube_context: None,
+            kubeconfig: None,
+            helm: None,
+            timeout: "10m".into(),
+            extra_values: vec![],
+            secrets_values: None,
+            wait: true,
+            concurrency: None,
+            rollback_on_failure: false,
+        }
+    }
+
+    const V4: HelmVersion = HelmVersion { major: 4, minor: 3, patch: 1 };
+    const V3: HelmVersion = HelmVersion { major: 3, minor: 22, patch: 0 };
+
+    fn args_of<'a>(plan: &'a Plan, release: &str) -> &'a [String] {
+        &plan.steps().find(|s| s.release == release).unwrap().invocation.args
+    }
+
+    #[test]
+    fn panda_and_msgsvc_with_lsst() {
+        let s = Settings { components: vec![Msgsvc, Panda], experiment: Some("lsst".into()), ..settings() };
+        let p = plan(&s, &catalog(), V4).unwrap();
+        let names: Vec<Vec<&str>> = p.tiers.iter().map(|t| t.steps.iter().map(|s| s.release.as_str()).collect()).collect();
+        assert_eq!(names, vec![vec!["test-msgsvc"], vec!["test-panda"]]);
+        let text = p.render("helm");
+        assert!(text.contains("# tier 1: test-msgsvc\nhelm upgrade --install test-msgsvc helm/msgsvc --namespace panda -f values/lsst/msgsvc.yaml"), "{text}");
+        assert!(text.contains("# tier 2: test-panda\nhelm upgrade --install test-panda helm/panda"), "{text}");
+        assert!(text.contains("helm dependency build helm/panda\n"), "{text}");
+    }
+
+    #[test]
+    fn values_layer_in_order_experiment_then_extra() {
+        let s = Settings {
+            experiment: Some("lsst".into()),
+            extra_values: vec![(Panda, PathBuf::from("site.yaml")), (Panda, PathBuf::from("me.yaml")), (Idds, PathBuf::from("x.yaml"))],
+            ..settings()
+        };
+        let p = plan(&s, &catalog(), V4).unwrap();
+        let args = args_of(&p, "test-panda").join(" ");
+        let exp = args.find("values/lsst/panda.yaml").unwrap();
+        let site = args.find("site.yaml").unwrap();
+        let me = args.find("me.yaml").unwrap();
+        assert!(exp < site && site < me, "{args}");
+        assert!(!args.contains("x.yaml"));
+        // idds has no lsst file: the plan says so
+        assert!(p.notes.iter().any(|n| n.contains("idds") && n.contains("values/lsst/idds.yaml")), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn names_follow_the_affix() {
+        for (affix, release, secrets) in [("", "panda", "secrets"), ("blah-", "blah-panda", "blah-secrets"), ("-blah", "panda-blah", "secrets-blah")] {
+            let s = Settings { affix: Affix::parse(affix).unwrap(), ..settings() };
+            let p = plan(&s, &catalog(), V4).unwrap();
+            let args = args_of(&p, release);
+            assert!(args.contains(&format!("global.affix={affix}")));
+            assert!(args.contains(&format!("global.secretsRelease={secrets}")));
+        }
+    }
+
+    #[test]
+    fn disabled_subcomponents_become_values() {
+        let s = Settings { disabled_subcomponents: BTreeMap::from([(Panda, vec!["jedi".to_string()])]), ..settings() };
+        let p = plan(&s, &catalog(), V4).unwrap();
+        let args = args_of(&p, "test-panda");
+        let i = args.iter().position(|a| a == "jedi.enabled=false").unwrap();
+        assert_eq!(args[i - 1], "--set");
+        assert!(!args_of(&p, "test-idds").iter().any(|a| a.contains("enabled=false")));
+    }
+
+    #[test]
+    fn helm3_and_helm4_flags() {
+        let s = Settings { rollback_on_failure: true, ..settings() };
+        let v4 = plan(&s, &catalog(), V4).unwrap();
+        let v3 = plan(&s, &catalog(), V3).unwrap();
+        assert!(args_of(&v4, "test-iam").contains(&"--rollback-on-failure".to_string()));
+        assert!(args_of(&v4, "test-iam").contains(&"--wait=watcher".to_string()));
+        assert!(args_of(&v3, "test-iam").contains(&"--atomic".to_string()));
+        assert!(args_of(&v3, "test-iam").contains(&"--wait".to_string()));
+        let nowait = plan(&Settings { wait: false, ..settings() }, &catalog(), V4).unwrap();
+        assert!(!args_of(&nowait, "test-iam").iter().any(|a| a.starts_with("--wait")));
+    }
+
+    #[test]
+    fn template_mode_uses_real_release_names_and_no_cluster_flags() {
+        let s = Settings { mode: Mode::Template, create_namespace: true, kube_context: Some("x".into()), ..settings() };
+        let p = plan(&s, &catalog(), V4).unwrap();
+        let args = args_of(&p, "test-bigmon");
+        assert_eq!(&args[..3], ["template", "test-bigmon", "helm/bigmon"]);
+        assert!(args.contains(&"panda".to_string()));
+        assert!(!args.iter().any(|a| a.starts_with("--wait") || a == "--create-namespace" || a == "--kube-context"));
+    }
+
+    #[test]
+    fn secrets_release_is_tier_zero() {
+        let s = Settings { secrets_values: Some(PathBuf::from("my secrets.yaml")), ..settings() };
+        let p = plan(&s, &catalog(), V4).unwrap();
+        assert_eq!(p.tiers[0].steps[0].release, "test-secrets");
+        let text = p.render("helm");
+        assert!(text.contains("# tier 0: test-secrets\nhelm upgrade --install test-secrets secrets --namespace panda -f 'my secrets.yaml' --set-string affix=test-"), "{text}");
+        assert!(text.contains("# tier 1: test-msgsvc, test-iam"), "{text}");
+    }
+}
