@@ -1,0 +1,195 @@
+{{/*
+Named templates shared by the rest and daemon sub-charts (templates are global across the chart
+tree; values are not, so each sub-chart passes its own context).
+
+How the image starts (HSF/iDDS Dockerfile and start-daemon.sh): the entrypoint start-daemon.sh
+renders /opt/idds/config/idds/{idds.cfg,auth.cfg,alembic.ini} and /opt/idds/config/{panda.cfg,rucio.cfg}
+from defaults, IDDS_CFG_* variables and /opt/idds/configmap/idds_configmap.json (whose ${VARS} it
+expands from the environment), creates/upgrades the database schema, starts redis and copies the
+supervisord program files into /opt/idds/config/idds. With "rest", "daemon" or "all" it then runs one
+supervisord with every program linked in /etc/supervisord.d (httpd and all agents alike); with any
+other first argument it ends with exec "$@". The chart uses that hook: it hands over a small launcher
+that starts supervisord with only the programs of this role (idds.supervisordPrograms).
+*/}}
+
+{{/*
+idds.defaultConfigMap: the default idds_configmap.json (file -> section -> key). Values are filled
+from the idds-envs / idds-db-envs Secrets at start, so no password lands in a ConfigMap.
+Argument: the sub-chart context (unused; kept for symmetry).
+*/}}
+{{- define "idds.defaultConfigMap" -}}
+{
+  "/opt/idds/config/idds/idds.cfg": {
+    "database": {
+      "default": "${IDDS_DATABASE_URL}",
+      "schema": "${IDDS_DATABASE_SCHEMA}",
+      "pool_size": 20,
+      "pool_recycle": 3600,
+      "echo": 0,
+      "pool_reset_on_return": "rollback"
+    },
+    "rest": {
+      "host": "${IDDS_REST_URL}"
+    },
+    "carrier": {
+      "plugin.receiver": "idds.agents.common.plugins.messaging.MessagingReceiver",
+      "plugin.receiver.brokers": "${IDDS_RECEIVER_BROKERS}",
+      "plugin.receiver.port": "${IDDS_RECEIVER_PORT}",
+      "plugin.receiver.destination": "${IDDS_RECEIVER_DESTINATION}",
+      "plugin.receiver.username": "${IDDS_RECEIVER_USERNAME}",
+      "plugin.receiver.password": "${IDDS_RECEIVER_PASSWORD}",
+      "plugin.receiver.broker_timeout": 600
+    },
+    "conductor": {
+      "plugin.notifier": "idds.agents.common.plugins.messaging.MessagingSender",
+      "plugin.notifier.brokers": "${IDDS_CONDUCTOR_BROKERS}",
+      "plugin.notifier.port": "${IDDS_CONDUCTOR_PORT}",
+      "plugin.notifier.destination": "${IDDS_CONDUCTOR_DESTINATION}",
+      "plugin.notifier.username": "${IDDS_CONDUCTOR_USERNAME}",
+      "plugin.notifier.password": "${IDDS_CONDUCTOR_PASSWORD}",
+      "plugin.notifier.broker_timeout": 600
+    }
+  },
+  "/opt/idds/config/panda.cfg": {
+    "panda": {
+      "panda_url": "${PANDA_URL}",
+      "panda_url_ssl": "${PANDA_URL_SSL}",
+      "panda_monitor_url": "${PANDA_MONITOR_URL}",
+      "pandacache_url": "${PANDACACHE_URL}",
+      "panda_auth": "${PANDA_AUTH}",
+      "panda_auth_vo": "${PANDA_AUTH_VO}",
+      "panda_config_root": "${PANDA_CONFIG_ROOT}",
+      "panda_verify_host": "${PANDA_VERIFY_HOST}"
+    }
+  }
+}
+{{- end -}}
+
+{{/*
+idds.configMap: ConfigMap "<fullname>-config" with idds_configmap.json (the default merged with
+.Values.config.iddsConfigMap, which wins key by key) and, when set, tnsnames.ora.
+Argument: the sub-chart context.
+*/}}
+{{- define "idds.configMap" -}}
+{{- $merged := mergeOverwrite (include "idds.defaultConfigMap" . | fromJson) (deepCopy (.Values.config.iddsConfigMap | default dict)) -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "panda-lib.fullname" . }}-config
+  labels:
+    {{- include "panda-lib.labels" . | nindent 4 }}
+data:
+  idds_configmap.json: |
+    {{- toPrettyJson $merged | nindent 4 }}
+  {{- with .Values.config.tnsnames }}
+  tnsnames.ora: |
+    {{- . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+idds.startup: the container's bash script. Waits for PostgreSQL (pg_isready needs no password),
+writes the launcher, then runs the image's start-daemon.sh with the launcher as its "$@".
+Argument: dict "ctx" <sub-chart context> "role" <rest|daemon>.
+*/}}
+{{- define "idds.startup" -}}
+{{- $ctx := .ctx -}}
+set -u
+{{- if $ctx.Values.database.waitFor }}
+if [ "${IDDS_DB_BACKEND:-postgres}" != "oracle" ] && [ -n "${IDDS_DATABASE_HOST:-}" ]; then
+  until pg_isready -q -h "${IDDS_DATABASE_HOST}" -p "${IDDS_DATABASE_PORT:-5432}"; do
+    echo "waiting for the database ${IDDS_DATABASE_HOST}"
+    sleep 5
+  done
+fi
+{{- end }}
+cat > /tmp/idds-{{ .role }}-launch.sh <<'LAUNCH'
+#!/bin/bash
+# supervisord with the {{ .role }} programs only; the socket path is the one of
+# /etc/supervisord.conf, so supervisorctl (used by iDDS' logrotate hook) still finds it.
+conf=/tmp/supervisord-{{ .role }}.conf
+{
+  echo "[unix_http_server]"
+  echo "file=/run/supervisor/supervisor.sock"
+  echo "[supervisord]"
+  echo "nodaemon=true"
+  echo "logfile=/var/log/idds/supervisord-{{ .role }}.log"
+  echo "pidfile=/tmp/supervisord.pid"
+  echo "childlogdir=/var/log/idds"
+  echo "[rpcinterface:supervisor]"
+  echo "supervisor.rpcinterface_factory=supervisor.rpcinterface:make_main_rpcinterface"
+  echo "[supervisorctl]"
+  echo "serverurl=unix:///run/supervisor/supervisor.sock"
+  echo "[include]"
+  printf "files ="
+  {{- range $ctx.Values.supervisordPrograms }}
+  printf " %s" /opt/idds/config/idds/supervisord_{{ . }}.ini
+  {{- end }}
+  echo
+} > "$conf"
+exec /usr/bin/supervisord -c "$conf"
+LAUNCH
+exec /opt/idds/bin/start-daemon.sh /bin/bash /tmp/idds-{{ .role }}-launch.sh
+{{- end -}}
+
+{{/*
+idds.podEnv: env entries common to rest and daemon. Argument: the sub-chart context.
+*/}}
+{{- define "idds.podEnv" -}}
+- name: IDDS_REST_HOST
+  value: {{ .Values.restHost | default (printf "https://%s:8443" (include "panda-lib.fullnameFor" (dict "ctx" . "component" "rest"))) | quote }}
+- name: IDDS_REST_URL
+  value: {{ printf "https://%s:8443/idds" (include "panda-lib.fullnameFor" (dict "ctx" . "component" "rest")) | quote }}
+{{- with .Values.bigmonUrl }}
+- name: PANDAMON_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- range $name, $value := .Values.extraEnv }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+idds.envFrom: the Secrets both roles read. Argument: the sub-chart context.
+*/}}
+{{- define "idds.envFrom" -}}
+- secretRef:
+    name: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-envs") }}
+- secretRef:
+    name: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-db-envs") }}
+{{- end -}}
+
+{{/*
+idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora) and the idds-auth Secret
+(auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
+(start-daemon.sh links hostkey/hostcert/chain.pem into /etc/grid-security), /tmp.
+Argument: the sub-chart context.
+*/}}
+{{- define "idds.configVolumes" -}}
+- name: configmap
+  projected:
+    defaultMode: 0440
+    sources:
+      - configMap:
+          name: {{ include "panda-lib.fullname" . }}-config
+      - secret:
+          name: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-auth") }}
+- name: certs
+  secret:
+    secretName: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-certs") }}
+    defaultMode: 0440
+- name: tmp
+  emptyDir: {}
+{{- end -}}
+
+{{- define "idds.configMounts" -}}
+- name: configmap
+  mountPath: /opt/idds/configmap
+  readOnly: true
+- name: certs
+  mountPath: /opt/idds/certs
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
