@@ -110,6 +110,9 @@ Call: include "secrets.filePaths" (dict "root" $root "globs" (list "files/x/**.p
 {{- range $path, $_ := $root.Files.Glob $glob -}}
 {{- $name := base $path -}}
 {{- if not (or (hasPrefix "README" $name) (eq $name ".gitignore") (eq $name ".gitkeep")) -}}
+{{- if not (regexMatch "^[-._a-zA-Z0-9]+$" $name) -}}
+{{- fail (printf "secrets: %s: a Secret key (the file name) may contain only letters, digits, '-', '_' and '.'; rename the file" $path) -}}
+{{- end -}}
 {{- if and (hasKey $out $name) (ne (get $out $name) $path) -}}
 {{- fail (printf "secrets: %s and %s have the same file name; Secret keys are base names, keep only one" (get $out $name) $path) -}}
 {{- end -}}
