@@ -85,8 +85,9 @@ Argument: dict "ctx" <root context> "name" <volume name> "spec" <volume spec>.
   kind: PersistentVolumeClaim
   metadata:
     name: {{ .name }}
+    # volumeClaimTemplates are immutable: only the stable selector labels, never the version.
     labels:
-      {{- include "panda-lib.labels" .ctx | nindent 6 }}
+      {{- include "panda-lib.selectorLabels" .ctx | nindent 6 }}
   spec:
     {{- include "panda-lib.storage.claimSpec" .spec | nindent 4 }}
 {{- end }}
