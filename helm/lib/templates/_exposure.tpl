@@ -82,10 +82,11 @@ OpenShift Route values:
     enabled: false
     host: ""           # required when enabled
     annotations: {}
-panda-lib.route: a route.openshift.io/v1 Route with TLS passthrough (the pod terminates TLS and sees
-client certificates); plain http is not forwarded (insecureEdgeTerminationPolicy None).
+panda-lib.route: a route.openshift.io/v1 Route. Default TLS passthrough (the pod terminates TLS and sees
+client certificates; plain http is not forwarded, insecureEdgeTerminationPolicy None). With
+"termination" "edge" (for a backend speaking plain http) the router terminates TLS and redirects http.
 Argument: dict "ctx" <root context> "route" <route values> "targetPort" <Service port name>
-"name" <optional Service name, default the fullname>.
+"termination" <optional: passthrough (default) | edge> "name" <optional Service name, default the fullname>.
 */}}
 {{- define "panda-lib.route" -}}
 {{- $route := .route | default dict -}}
@@ -111,7 +112,12 @@ spec:
   port:
     targetPort: {{ .targetPort }}
   tls:
+    {{- if eq (.termination | default "passthrough") "edge" }}
+    termination: edge
+    insecureEdgeTerminationPolicy: Redirect
+    {{- else }}
     termination: passthrough
     insecureEdgeTerminationPolicy: None
+    {{- end }}
 {{- end }}
 {{- end -}}
