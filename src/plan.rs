@@ -131,6 +131,7 @@ fn component_step(settings: &Settings, catalog: &Catalog, helm: HelmVersion, c: 
     }
     args.extend(["--set-string".into(), format!("global.affix={}", settings.affix)]);
     args.extend(["--set-string".into(), format!("global.secretsRelease={}", settings.secrets_release())]);
+    args.extend(["--set".into(), format!("global.cric.real={}", settings.cric_real)]);
     for sub in settings.disabled_subcomponents.get(&c).into_iter().flatten() {
         args.extend(["--set".into(), format!("{sub}.enabled=false")]);
     }
@@ -235,6 +236,7 @@ mod tests {
             mode: Mode::Plan,
             affix: Affix::parse("test-").unwrap(),
             affix_source: AffixSource::Default,
+            cric_real: true,
             experiment: None,
             components: Component::ALL.to_vec(),
             disabled_subcomponents: BTreeMap::new(),
@@ -297,6 +299,7 @@ mod tests {
             let args = args_of(&p, release);
             assert!(args.contains(&format!("global.affix={affix}")));
             assert!(args.contains(&format!("global.secretsRelease={secrets}")));
+            assert!(args.contains(&"global.cric.real=true".to_string()));
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Settings {
     pub mode: Mode,
     pub affix: Affix,
     pub affix_source: AffixSource,
+    /// `cric.real` of the secrets values: false = components mount the local CRIC JSON files.
+    pub cric_real: bool,
     pub experiment: Option<String>,
     /// Enabled components, in `Component::ALL` order.
     pub components: Vec<Component>,
@@ -56,7 +58,9 @@ impl Settings {
             (false, true) => Mode::Plan,
             (false, false) => Mode::Install,
         };
-        let (affix, affix_source) = resolve_affix(args, catalog)?;
+        let secrets_values = secrets_values_file(args, catalog)?;
+        let (affix, affix_source) = resolve_affix(args, secrets_values.as_ref())?;
+        let cric_real = resolve_cric_real(secrets_values.as_ref())?;
         let experiment = match &args.experiment {
             None => None,
             Some(e) => Some(validate_experiment(e, catalog)?),
@@ -70,9 +74,6 @@ impl Settings {
             return Err(Error::usage("--concurrency must be at least 1"));
         }
         let extra_values = args.values.iter().map(|v| parse_extra_values(v)).collect::<Result<Vec<_>>>()?;
-        if let Some(file) = &args.secrets {
-            load_yaml_mapping(file)?;
-        }
         if let Some(e) = &experiment {
             for c in &components {
                 if let Some(file) = catalog.experiment_values(e, *c) {
@@ -84,6 +85,7 @@ impl Settings {
             mode,
             affix,
             affix_source,
+            cric_real,
             experiment,
             components,
             disabled_subcomponents,
@@ -112,25 +114,43 @@ impl Settings {
     }
 }
 
-/// `--affix`, else `affix` in the secrets values file (`--secrets`, else secrets/values.yaml), else `test-`.
-fn resolve_affix(args: &DeployArgs, catalog: &Catalog) -> Result<(Affix, AffixSource)> {
+/// The secrets values file (`--secrets`, else the bundled secrets/values.yaml) with its content.
+fn secrets_values_file(args: &DeployArgs, catalog: &Catalog) -> Result<Option<(PathBuf, serde_yaml::Mapping)>> {
+    let file = args.secrets.clone().unwrap_or_else(|| catalog.secrets_chart.join("values.yaml"));
+    if args.secrets.is_none() && !file.is_file() {
+        return Ok(None);
+    }
+    let doc = load_yaml_mapping(&file)?;
+    Ok(Some((file, doc)))
+}
+
+/// `--affix`, else `affix` in the secrets values file, else `test-`.
+fn resolve_affix(args: &DeployArgs, secrets: Option<&(PathBuf, serde_yaml::Mapping)>) -> Result<(Affix, AffixSource)> {
     if let Some(raw) = &args.affix {
         let affix = Affix::parse(raw).map_err(|m| Error::usage(format!("--affix: {m}")))?;
         return Ok((affix, AffixSource::Flag));
     }
-    let file = args.secrets.clone().unwrap_or_else(|| catalog.secrets_chart.join("values.yaml"));
-    if file.is_file() {
-        let doc = load_yaml_mapping(&file)?;
+    if let Some((file, doc)) = secrets {
         match doc.get("affix") {
             None | Some(serde_yaml::Value::Null) => {}
             Some(serde_yaml::Value::String(raw)) => {
-                let affix = Affix::parse(raw).map_err(|m| Error::data(&file, format!("affix: {m}")))?;
-                return Ok((affix, AffixSource::File(file)));
+                let affix = Affix::parse(raw).map_err(|m| Error::data(file, format!("affix: {m}")))?;
+                return Ok((affix, AffixSource::File(file.clone())));
             }
-            Some(other) => return Err(Error::data(&file, format!("affix must be a string, found {other:?}"))),
+            Some(other) => return Err(Error::data(file, format!("affix must be a string, found {other:?}"))),
         }
     }
     Ok((Affix::parse(DEFAULT_AFFIX).expect("the default affix is valid"), AffixSource::Default))
+}
+
+/// `cric.real` of the secrets values (true when absent, as in the secrets chart).
+fn resolve_cric_real(secrets: Option<&(PathBuf, serde_yaml::Mapping)>) -> Result<bool> {
+    let Some((file, doc)) = secrets else { return Ok(true) };
+    match doc.get("cric").and_then(|c| c.get("real")) {
+        None | Some(serde_yaml::Value::Null) => Ok(true),
+        Some(serde_yaml::Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(Error::data(file, format!("cric.real must be true or false, found {other:?}"))),
+    }
 }
 
 fn validate_experiment(name: &str, catalog: &Catalog) -> Result<String> {
@@ -314,6 +334,10 @@ mod tests {
         // a null affix in the file falls back to the default
         std::fs::write(dir.path().join("secrets/values.yaml"), "affix: ~\n").unwrap();
         assert_eq!(Settings::from_args(&args(), false, &cat).unwrap().affix.as_str(), "test-");
+        // cric.real follows the file too
+        std::fs::write(dir.path().join("secrets/values.yaml"), "cric:\n  real: false\n").unwrap();
+        assert!(!Settings::from_args(&args(), false, &cat).unwrap().cric_real);
+        assert!(s.cric_real);
         // an invalid one in the file is a data error naming the file
         std::fs::write(dir.path().join("secrets/values.yaml"), "affix: blah\n").unwrap();
         let err = Settings::from_args(&args(), false, &cat).unwrap_err();

@@ -1,0 +1,224 @@
+//! The charts rendered by real helm through panda-install: every experiment with helm 4 and helm 3,
+//! `helm lint --strict`, release names on every object, and the wiring between the secrets chart's
+//! hosts and the Services the component charts render.
+
+use crate::support::{helm3, helm4, panda_install, root};
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
+const COMPONENTS: [&str; 6] = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon"];
+
+pub fn experiments() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("values"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Packs the library chart into every component chart once per test run, so that parallel tests
+/// never run `helm dependency build` on the same chart at the same time.
+pub fn prepare_charts(helm: &Path) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        for c in COMPONENTS {
+            let out = Command::new(helm).args(["dependency", "build"]).arg(root().join("helm").join(c)).output().unwrap();
+            assert!(out.status.success(), "helm dependency build {c}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    });
+}
+
+pub fn documents(manifests: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(manifests)
+        .map(|d| Value::deserialize(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+use serde::Deserialize;
+
+/// `panda-install --template` with the given helm and arguments; returns the rendered documents.
+fn template(helm: &Path, args: &[&str]) -> Vec<Value> {
+    prepare_charts(helm);
+    let out = panda_install().arg("--template").args(args).arg("--helm").arg(helm).output().unwrap();
+    assert!(out.status.success(), "panda-install --template {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    documents(&String::from_utf8(out.stdout).unwrap())
+}
+
+fn release_names(affix: &str) -> BTreeSet<String> {
+    let apply = |n: &str| if affix.ends_with('-') { format!("{affix}{n}") } else { format!("{n}{affix}") };
+    COMPONENTS.iter().chain(["secrets"].iter()).map(|n| apply(n)).collect()
+}
+
+fn check_every_experiment(helm: &Path) {
+    let mut runs = vec![None];
+    runs.extend(experiments().into_iter().map(Some));
+    for experiment in runs {
+        let mut args = vec!["--secrets", TEST_SECRETS, "-n", "panda"];
+        if let Some(e) = &experiment {
+            args.extend(["-e", e.as_str()]);
+        }
+        let docs = template(helm, &args);
+        let planned = release_names("test-");
+        let mut seen = BTreeSet::new();
+        for doc in &docs {
+            let kind = doc["kind"].as_str().unwrap_or("?");
+            let name = doc["metadata"]["name"].as_str().unwrap_or("?");
+            let instance = doc["metadata"]["labels"]["app.kubernetes.io/instance"].as_str();
+            let instance = instance.unwrap_or_else(|| panic!("{experiment:?}: {kind}/{name} has no app.kubernetes.io/instance label"));
+            assert!(planned.contains(instance), "{experiment:?}: {kind}/{name} belongs to unplanned release {instance}");
+            assert!(!name.contains("release-name"), "{experiment:?}: {kind}/{name}");
+            seen.insert(instance.to_string());
+        }
+        // every planned release rendered something (unless the experiment switches it off)
+        assert!(seen.len() >= 2, "{experiment:?}: only {seen:?} rendered");
+    }
+}
+
+#[test]
+fn every_experiment_renders_with_helm4() {
+    if let Some(helm) = helm4() {
+        check_every_experiment(&helm);
+    }
+}
+
+#[test]
+fn every_experiment_renders_with_helm3() {
+    if let Some(helm) = helm3() {
+        check_every_experiment(&helm);
+    }
+}
+
+fn lint_all(helm: &Path) {
+    prepare_charts(helm);
+    let mut failures = Vec::new();
+    let lint = |chart: &Path, extra: &[&str]| -> Option<String> {
+        let out = Command::new(helm).arg("lint").arg("--strict").arg(chart).args(extra).output().unwrap();
+        (!out.status.success()).then(|| format!("{} {extra:?}:\n{}{}", chart.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    for c in COMPONENTS {
+        let chart = root().join("helm").join(c);
+        failures.extend(lint(&chart, &[]));
+        for e in experiments() {
+            let file = root().join("values").join(&e).join(format!("{c}.yaml"));
+            if file.is_file() {
+                failures.extend(lint(&chart, &["-f", file.to_str().unwrap()]));
+            }
+        }
+    }
+    failures.extend(lint(&root().join("secrets"), &["-f", root().join(TEST_SECRETS).to_str().unwrap()]));
+    assert!(failures.is_empty(), "helm lint --strict failed:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn lint_strict_every_chart_and_experiment_helm4() {
+    if let Some(helm) = helm4() {
+        lint_all(&helm);
+    }
+}
+
+#[test]
+fn lint_strict_every_chart_and_experiment_helm3() {
+    if let Some(helm) = helm3() {
+        lint_all(&helm);
+    }
+}
+
+#[test]
+fn a_misspelled_key_in_an_experiment_file_is_rejected() {
+    let Some(helm) = helm4() else { return };
+    prepare_charts(&helm);
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.yaml");
+    std::fs::write(&typo, "server:\n  replicaz: 2\n").unwrap();
+    let out = panda_install()
+        .args(["--template", "-c", "panda", "--values"])
+        .arg(format!("panda={}", typo.display()))
+        .arg("--helm")
+        .arg(&helm)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a values typo rendered");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("replicaz"), "the error does not name the key:\n{stderr}");
+}
+
+/// Services by name -> the ports they expose.
+fn services(docs: &[Value]) -> BTreeMap<String, BTreeSet<u64>> {
+    docs.iter()
+        .filter(|d| d["kind"] == "Service")
+        .map(|d| {
+            let ports = d["spec"]["ports"].as_sequence().into_iter().flatten().filter_map(|p| p["port"].as_u64()).collect();
+            (d["metadata"]["name"].as_str().unwrap().to_string(), ports)
+        })
+        .collect()
+}
+
+/// The env of a Secret by suffix, from stringData (or base64 data).
+fn secret_env(docs: &[Value], name: &str) -> BTreeMap<String, String> {
+    let doc = docs
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Secret {name} rendered"));
+    let map = doc["stringData"].as_mapping().unwrap_or_else(|| panic!("Secret {name} has no stringData"));
+    map.iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v.as_str().unwrap_or_default().to_string())).collect()
+}
+
+/// `scheme://host:port/path`, `host:port` or a bare host (port then from `<KEY minus HOST>PORT`).
+fn host_and_port(env: &BTreeMap<String, String>, key: &str) -> (String, Option<u64>) {
+    let value = &env[key];
+    let (scheme, rest) = match value.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, value.as_str()),
+    };
+    let authority = rest.split('/').next().unwrap();
+    let authority = authority.rsplit('@').next().unwrap();
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h.to_string(), Some(p.parse().unwrap_or_else(|_| panic!("{key}={value}: bad port")))),
+        None => (authority.to_string(), None),
+    };
+    let port = port
+        .or_else(|| key.strip_suffix("HOST").and_then(|k| env.get(&format!("{k}PORT"))).and_then(|p| p.parse().ok()))
+        .or(match scheme {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+    (host, port)
+}
+
+#[test]
+fn secrets_hosts_point_at_rendered_services_for_every_affix() {
+    let Some(helm) = helm4() else { return };
+    let wiring: [(&str, &[&str]); 5] = [
+        ("panda-envs", &["PANDA_DB_HOST", "PANDA_ACTIVEMQ_LIST", "PANDA_URL", "PANDA_URL_SSL", "PANDA_IDDS_HOST"]),
+        ("harvester-envs", &["HARVESTER_DB_HOST", "PANDA_URL", "PANDA_URL_SSL", "PANDA_API_URL_SSL", "BIGMON_BASE_URL"]),
+        ("idds-envs", &["IDDS_DATABASE_HOST", "IDDS_CONDUCTOR_BROKERS", "IDDS_RECEIVER_BROKERS", "PANDA_MONITOR_URL", "PANDA_URL", "IDDS_SERVER"]),
+        ("bigmon-envs", &["PANDA_DB_HOST", "IDDS_HOST"]),
+        ("iam-envs", &["IAM_DB_HOST"]),
+    ];
+    for affix in ["", "blah-", "-blah"] {
+        let docs = template(&helm, &["--secrets", TEST_SECRETS, "-a", affix]);
+        let svc = services(&docs);
+        let secrets_release = if affix.ends_with('-') { format!("{affix}secrets") } else { format!("secrets{affix}") };
+        for (suffix, keys) in wiring {
+            let env = secret_env(&docs, &format!("{secrets_release}-{suffix}"));
+            for key in keys {
+                assert!(env.contains_key(*key), "affix {affix:?}: {suffix} lacks {key}");
+                let (host, port) = host_and_port(&env, key);
+                let ports = svc.get(&host).unwrap_or_else(|| {
+                    panic!("affix {affix:?}: {suffix} {key}={} names {host}, which is no rendered Service ({:?})", env[*key], svc.keys())
+                });
+                let port = port.unwrap_or_else(|| panic!("affix {affix:?}: {suffix} {key}={}: no port", env[*key]));
+                assert!(ports.contains(&port), "affix {affix:?}: {suffix} {key} uses port {port}; Service {host} has {ports:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The command line: help, the dry-run plan, and every bad input (documented exit code, a message
+//! naming the culprit, and not a single helm call).
+
+use crate::support::{panda_install, project_copy, HelmSpy};
+use predicates::str::contains;
+
+const USAGE: i32 = 64;
+const DATA: i32 = 65;
+const HELM_UNAVAILABLE: i32 = 69;
+
+#[test]
+fn help_lists_the_bin_install_flags() {
+    let out = panda_install().arg("--help").assert().success().get_output().stdout.clone();
+    let help = String::from_utf8(out).unwrap();
+    for flag in ["-a, --affix", "-e, --experiment", "-c, --enable", "-d, --disable", "-t, --template", "-n, --namespace", "--dry-run", "--values"] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}
+
+/// Runs panda-install with a recording helm and checks the exit code, the message and that helm
+/// was never called.
+fn rejects(args: &[&str], code: i32, culprit: &str) {
+    let spy = HelmSpy::new();
+    let assert = panda_install().args(args).arg("--helm").arg(&spy.program).assert().code(code);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains(culprit), "{args:?}: stderr does not name {culprit:?}:\n{stderr}");
+    assert_eq!(spy.calls(), Vec::<String>::new(), "{args:?} called helm");
+}
+
+#[test]
+fn unknown_component_is_named_with_a_suggestion() {
+    rejects(&["-c", "panda,harvestr"], USAGE, "did you mean \"harvester\"");
+    rejects(&["-c", "foo"], USAGE, "\"foo\"");
+    rejects(&["-d", "bigmn"], USAGE, "did you mean \"bigmon\"");
+}
+
+#[test]
+fn unknown_subcomponent_is_named() {
+    rejects(&["-d", "panda.jedii"], USAGE, "did you mean \"jedi\"");
+    rejects(&["-d", "panda.nothing"], USAGE, "unknown sub-component of panda \"nothing\"");
+}
+
+#[test]
+fn unknown_experiment_lists_the_known_ones() {
+    let spy = HelmSpy::new();
+    let assert = panda_install().args(["-e", "lssst", "--helm"]).arg(&spy.program).assert().code(USAGE);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    for known in ["lsst", "sphenix", "atlas_testbed", "doma", "dev"] {
+        assert!(stderr.contains(known), "known experiment {known} not listed:\n{stderr}");
+    }
+    assert!(stderr.contains("did you mean \"lsst\""), "{stderr}");
+    assert!(spy.calls().is_empty());
+}
+
+#[test]
+fn invalid_affixes_say_why() {
+    rejects(&["-a", "blah"], USAGE, "neither a prefix");
+    rejects(&["-a", "Blah-"], USAGE, "DNS-1123");
+    rejects(&["-a", "-"], USAGE, "affix");
+    rejects(&["--affix=a_b-"], USAGE, "'_'");
+}
+
+#[test]
+fn other_bad_flags() {
+    rejects(&["-n", "Bad_Namespace"], USAGE, "namespace \"Bad_Namespace\"");
+    rejects(&["--timeout", "ten"], USAGE, "--timeout \"ten\"");
+    rejects(&["--values", "panda"], USAGE, "COMPONENT=FILE");
+    rejects(&["--values", "pnda=x.yaml"], USAGE, "did you mean \"panda\"");
+    rejects(&["--no-such-flag"], USAGE, "--no-such-flag");
+    rejects(&["-t", "--dry-run"], USAGE, "exclude each other");
+}
+
+#[test]
+fn missing_and_malformed_values_files_are_named() {
+    rejects(&["--values", "panda=/does/not/exist.yaml"], DATA, "/does/not/exist.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("site.yaml");
+    std::fs::write(&bad, "server:\n  image: [unclosed\n").unwrap();
+    rejects(&["--values", &format!("panda={}", bad.display())], DATA, "site.yaml");
+    rejects(&["--secrets", "/does/not/exist-secrets.yaml"], DATA, "exist-secrets.yaml");
+}
+
+#[test]
+fn malformed_experiment_file_is_named_with_its_line() {
+    let copy = project_copy();
+    let file = copy.path().join("values/lsst/panda.yaml");
+    std::fs::write(&file, "server:\n  replicas: 1\n bad-indent: [\n").unwrap();
+    let spy = HelmSpy::new();
+    let assert = panda_install()
+        .args(["-e", "lsst", "--root"])
+        .arg(copy.path())
+        .arg("--helm")
+        .arg(&spy.program)
+        .assert()
+        .code(DATA);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("values/lsst/panda.yaml") && stderr.contains("line"), "{stderr}");
+    assert!(spy.calls().is_empty());
+}
+
+#[test]
+fn dependency_cycle_and_unknown_edge_are_named() {
+    let copy = project_copy();
+    let chart = copy.path().join("helm/msgsvc/Chart.yaml");
+    let text = std::fs::read_to_string(&chart).unwrap();
+    let with_edge = |deps: &str| {
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        doc["annotations"]["panda-install.io/depends-on"] = deps.into();
+        std::fs::write(&chart, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    };
+    let spy = HelmSpy::new();
+    with_edge("bigmon");
+    let assert = panda_install().arg("--root").arg(copy.path()).arg("--helm").arg(&spy.program).assert().code(DATA);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("cycle") && stderr.contains("msgsvc") && stderr.contains("bigmon"), "{stderr}");
+    with_edge("pandaa");
+    let assert = panda_install().arg("--root").arg(copy.path()).arg("--helm").arg(&spy.program).assert().code(DATA);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("\"pandaa\"") && stderr.contains("msgsvc/Chart.yaml"), "{stderr}");
+    assert!(spy.calls().is_empty());
+}
+
+#[test]
+fn missing_helm_is_reported() {
+    panda_install()
+        .args(["--helm", "/nonexistent/helm"])
+        .assert()
+        .code(HELM_UNAVAILABLE)
+        .stderr(contains("helm not found at /nonexistent/helm"));
+}
+
+#[test]
+fn dry_run_orders_msgsvc_before_panda() {
+    let spy = HelmSpy::new();
+    let assert = panda_install()
+        .args(["-c", "panda,msgsvc", "-e", "lsst", "--dry-run", "-n", "panda-ns", "--helm"])
+        .arg(&spy.program)
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let msgsvc = out.find("# tier 1: test-msgsvc\n").unwrap_or_else(|| panic!("no msgsvc tier 1:\n{out}"));
+    let panda = out.find("# tier 2: test-panda\n").unwrap_or_else(|| panic!("no panda tier 2:\n{out}"));
+    assert!(msgsvc < panda);
+    let install_lines: Vec<&str> = out.lines().filter(|l| l.contains("upgrade --install")).collect();
+    assert_eq!(install_lines.len(), 2, "{out}");
+    assert!(install_lines[0].contains("upgrade --install test-msgsvc helm/msgsvc --namespace panda-ns -f values/lsst/msgsvc.yaml"), "{out}");
+    assert!(install_lines[1].contains("upgrade --install test-panda helm/panda --namespace panda-ns -f values/lsst/panda.yaml"), "{out}");
+    assert!(install_lines.iter().all(|l| l.contains("global.secretsRelease=test-secrets")));
+    // only `helm version` may run in a dry run: nothing that touches the cluster
+    assert!(spy.calls().iter().all(|c| c.starts_with("version")), "{:?}", spy.calls());
+}
+
+#[test]
+fn dry_run_prints_no_secret_from_the_secrets_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secrets.yaml");
+    std::fs::write(&file, "affix: canary-\nmsgsvc:\n  basePasswd: CANARY-s3cr3t-4815\n").unwrap();
+    let assert = panda_install().args(["--dry-run", "--secrets"]).arg(&file).assert().success();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(out.contains("# tier 0: canary-secrets"), "{out}");
+    assert!(out.contains("-f") && out.contains("secrets.yaml"));
+    assert!(!out.contains("CANARY-s3cr3t-4815"), "{out}");
+}

@@ -1,0 +1,162 @@
+//! End-to-end runs of panda-install against the loopback test bed with real helm: the full stack
+//! installs, every pod becomes Ready, a second run changes nothing, and helm 3 still works.
+
+use crate::charts::prepare_charts;
+use crate::support::{helm3, helm4, kubectl, panda_install, testbed, unique_namespace, HelmSpy};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
+
+/// A namespace that warns on "restricted" and enforces "baseline", deleted when dropped.
+struct Namespace(String);
+
+impl Namespace {
+    fn new(prefix: &str) -> Namespace {
+        let name = unique_namespace(prefix);
+        kubectl(&["create", "namespace", &name]);
+        kubectl(&[
+            "label",
+            "namespace",
+            &name,
+            "pod-security.kubernetes.io/enforce=baseline",
+            "pod-security.kubernetes.io/warn=restricted",
+        ]);
+        Namespace(name)
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kubectl").args(["delete", "namespace", &self.0, "--wait=false"]).output();
+    }
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&kubectl(args)).unwrap()
+}
+
+/// Every object panda-install's releases own in the namespace, as kind/name@uid.
+fn object_uids(ns: &str) -> BTreeSet<String> {
+    let kinds = "deployments,statefulsets,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts,roles,rolebindings,cronjobs,ingresses";
+    let list = json(&["get", kinds, "-n", ns, "-l", "app.kubernetes.io/part-of=panda", "-o", "json"]);
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| format!("{}/{}@{}", o["kind"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap(), o["metadata"]["uid"].as_str().unwrap()))
+        .collect()
+}
+
+fn helm_releases(helm: &Path, ns: &str) -> Vec<(String, String)> {
+    let out = std::process::Command::new(helm).args(["list", "-a", "-n", ns, "-o", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string())).collect()
+}
+
+fn assert_all_pods_ready(ns: &str) -> usize {
+    let pods = json(&["get", "pods", "-n", ns, "-o", "json"]);
+    let pods = pods["items"].as_array().unwrap().clone();
+    assert!(!pods.is_empty(), "no pods in {ns}");
+    for pod in &pods {
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        if pod["metadata"]["ownerReferences"][0]["kind"] == "Job" {
+            continue;
+        }
+        let ready = pod["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True");
+        assert!(ready, "pod {name} is not Ready: {}", pod["status"]);
+    }
+    pods.len()
+}
+
+fn install(helm: &Path, ns: &str, experiment: &str) -> String {
+    let out = panda_install()
+        .args(["--secrets", TEST_SECRETS, "-e", experiment, "-n", ns, "--timeout", "5m", "--helm"])
+        .arg(helm)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "install of {experiment} failed:\n{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    stderr
+}
+
+fn full_stack(experiment: &str) {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new(&format!("e2e-{}", experiment.replace('_', "-")));
+    let stderr = install(&helm, &ns.0, experiment);
+    assert!(!stderr.contains("would violate PodSecurity \"baseline"), "baseline violation:\n{stderr}");
+    let restricted = stderr.lines().filter(|l| l.contains("would violate PodSecurity \"restricted")).count();
+    println!("{experiment}: {restricted} PodSecurity \"restricted\" warnings");
+    let releases = helm_releases(&helm, &ns.0);
+    assert_eq!(releases.len(), 7, "{releases:?}");
+    assert!(releases.iter().all(|(_, status)| status == "deployed"), "{releases:?}");
+    let pods = assert_all_pods_ready(&ns.0);
+    println!("{experiment}: {} releases deployed, {pods} pods Ready", releases.len());
+
+    let before = object_uids(&ns.0);
+    assert!(!before.is_empty());
+    install(&helm, &ns.0, experiment);
+    let after = object_uids(&ns.0);
+    let created: Vec<&String> = after.difference(&before).collect();
+    let deleted: Vec<&String> = before.difference(&after).collect();
+    assert!(created.is_empty() && deleted.is_empty(), "second run changed objects: created {created:?}, deleted {deleted:?}");
+    assert!(helm_releases(&helm, &ns.0).iter().all(|(_, s)| s == "deployed"));
+    assert_all_pods_ready(&ns.0);
+}
+
+#[test]
+fn full_stack_dev_installs_and_reinstalls_without_change() {
+    full_stack("dev");
+}
+
+#[test]
+fn full_stack_atlas_testbed_installs() {
+    full_stack("atlas_testbed");
+}
+
+#[test]
+fn helm3_installs_msgsvc_with_its_own_flags() {
+    let (Some(_), Some(helm)) = (testbed(), helm3()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("e2e-helm3");
+    let spy = HelmSpy::wrapping(Some(&helm));
+    let out = panda_install()
+        .args(["--secrets", TEST_SECRETS, "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--rollback-on-failure", "--helm"])
+        .arg(&spy.program)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let upgrades: Vec<String> = spy.calls().into_iter().filter(|c| c.starts_with("upgrade")).collect();
+    assert_eq!(upgrades.len(), 2, "{upgrades:?}");
+    assert!(upgrades.iter().all(|c| c.contains("--atomic") && c.contains("--wait ") && !c.contains("--rollback-on-failure")), "{upgrades:?}");
+    let releases = helm_releases(&helm, &ns.0);
+    assert!(releases.contains(&("test-msgsvc".to_string(), "deployed".to_string())), "{releases:?}");
+}
+
+#[test]
+fn a_failing_release_stops_later_tiers_with_the_documented_code() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("e2e-fail");
+    // An image tag that fails the chart's own validation makes helm fail for real, fast.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "activemq:\n  image:\n    tag: latest\n").unwrap();
+    let out = panda_install()
+        .args(["--secrets", TEST_SECRETS, "-c", "msgsvc,panda", "-e", "dev", "-n", &ns.0, "--values"])
+        .arg(format!("msgsvc={}", bad.display()))
+        .arg("--helm")
+        .arg(&helm)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(70), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("test-msgsvc") && stdout.contains("FAILED"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains("test-panda") && l.contains("not attempted")), "{stdout}");
+    let releases = helm_releases(&helm, &ns.0);
+    assert!(!releases.iter().any(|(n, _)| n == "test-panda"), "panda was installed: {releases:?}");
+    assert!(releases.iter().any(|(n, s)| n == "test-secrets" && s == "deployed"), "{releases:?}");
+}

@@ -1,0 +1,126 @@
+//! Shared test helpers: the project root, the real helm binaries, a recording helm wrapper, and
+//! access to the test bed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// When set (scripts/test sets it), a missing tool or test bed fails a test instead of skipping it.
+pub fn required() -> bool {
+    std::env::var_os("PANDA_INSTALL_REQUIRE_TESTBED").is_some_and(|v| v == "1")
+}
+
+fn cached_tool(dir: &str) -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let versions = std::fs::read_to_string(root().join("testbed/versions.env")).ok()?;
+    let key = if dir == "helm4" { "HELM4_VERSION=" } else { "HELM3_VERSION=" };
+    let version = versions.lines().find_map(|l| l.strip_prefix(key))?.trim().to_string();
+    let path = cache.join("panda-install/tools").join(format!("helm-{version}")).join("bin/helm");
+    path.is_file().then_some(path)
+}
+
+/// The real helm 4 binary (PANDA_INSTALL_HELM, else the test-bed cache); `None` skips the test.
+pub fn helm4() -> Option<PathBuf> {
+    found("helm 4", std::env::var_os("PANDA_INSTALL_HELM").map(PathBuf::from).or_else(|| cached_tool("helm4")))
+}
+
+/// The real helm 3 binary (PANDA_INSTALL_HELM3, else the test-bed cache).
+pub fn helm3() -> Option<PathBuf> {
+    found("helm 3", std::env::var_os("PANDA_INSTALL_HELM3").map(PathBuf::from).or_else(|| cached_tool("helm3")))
+}
+
+fn found(what: &str, path: Option<PathBuf>) -> Option<PathBuf> {
+    match path {
+        Some(p) if p.is_file() => Some(p),
+        _ => {
+            assert!(!required(), "{what} is required (PANDA_INSTALL_REQUIRE_TESTBED=1) but not found: run scripts/tools");
+            eprintln!("skipped: {what} not found (run scripts/tools build)");
+            None
+        }
+    }
+}
+
+/// A helm wrapper that appends each argument vector to a log, one line per call, then runs the
+/// real helm (or exits 0 when there is none). It only observes: helm itself does the work.
+pub struct HelmSpy {
+    _dir: tempfile::TempDir,
+    pub program: PathBuf,
+    log: PathBuf,
+}
+
+impl HelmSpy {
+    pub fn new() -> HelmSpy {
+        let real = std::env::var_os("PANDA_INSTALL_HELM").map(PathBuf::from).or_else(|| cached_tool("helm4"));
+        Self::wrapping(real.as_deref())
+    }
+
+    pub fn wrapping(real: Option<&Path>) -> HelmSpy {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.log");
+        let program = dir.path().join("helm");
+        let exec = match real {
+            Some(p) => format!("exec '{}' \"$@\"", p.display()),
+            None => "exit 0".to_string(),
+        };
+        std::fs::write(&program, format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n{exec}\n", log.display())).unwrap();
+        make_executable(&program);
+        HelmSpy { _dir: dir, program, log }
+    }
+
+    /// Every call made so far, as space-joined argument lines.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log).unwrap_or_default().lines().map(String::from).collect()
+    }
+}
+
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// panda-install, run from the project root, with a clean environment for the variables it reads.
+pub fn panda_install() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("panda-install").unwrap();
+    cmd.current_dir(root()).env_remove("PANDA_INSTALL_ROOT").env_remove("PANDA_INSTALL_HELM");
+    cmd
+}
+
+/// A copy of helm/, secrets/ and values/ in a temporary directory, for tests that break a file.
+pub fn project_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["helm", "secrets", "values"] {
+        let status = Command::new("cp").arg("-R").arg(root().join(part)).arg(dir.path()).status().unwrap();
+        assert!(status.success());
+    }
+    dir
+}
+
+/// KUBECONFIG of the running test bed; `None` skips (or fails under PANDA_INSTALL_REQUIRE_TESTBED=1).
+pub fn testbed() -> Option<PathBuf> {
+    match std::env::var_os("KUBECONFIG").map(PathBuf::from) {
+        Some(k) if k.is_file() => Some(k),
+        _ => {
+            assert!(!required(), "the test bed is required but KUBECONFIG is not set: run scripts/cluster up");
+            eprintln!("skipped: no test bed (run scripts/cluster up and export KUBECONFIG)");
+            None
+        }
+    }
+}
+
+/// Runs kubectl against the test bed and returns stdout; panics with stderr on failure.
+pub fn kubectl(args: &[&str]) -> String {
+    let out = Command::new("kubectl").args(args).output().expect("kubectl runs");
+    assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A namespace name unique to this test run.
+pub fn unique_namespace(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{:x}", std::process::id(), nanos & 0xffff)
+}
