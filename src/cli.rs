@@ -25,6 +25,10 @@ pub struct Cli {
 pub enum Command {
     /// Print the ordered plan (tiers, releases, shell-quoted helm commands) and run nothing.
     Plan,
+    /// Write Argo CD Applications (one per component, sync waves from the tiers) and their parent.
+    Argocd(crate::argocd::ArgocdArgs),
+    /// Package every chart into dist/ and optionally push them to an OCI registry.
+    Package(crate::package::PackageArgs),
 }
 
 /// The selection and helm options shared by install, plan and template.

@@ -5,6 +5,7 @@
 //! [`process`], which alone spawns programs).
 
 pub mod affix;
+pub mod argocd;
 pub mod catalog;
 pub mod cli;
 pub mod component;
@@ -13,6 +14,7 @@ pub mod execute;
 pub mod exit_code;
 pub mod helm;
 pub mod locate;
+pub mod package;
 pub mod plan;
 pub mod process;
 pub mod settings;

@@ -52,6 +52,11 @@ async fn run(cli: Cli) -> Result<i32> {
     let root = project_root(cli.deploy.root.as_deref())?;
     let catalog = Catalog::load(&root)?;
     let settings = Settings::from_args(&cli.deploy, plan_only, &catalog)?;
+    match &cli.command {
+        Some(Command::Argocd(args)) => return crate::argocd::run(args, &settings, &catalog),
+        Some(Command::Package(args)) => return crate::package::run(args, &settings, &catalog).await,
+        Some(Command::Plan) | None => {}
+    }
 
     if settings.mode == Mode::Plan {
         // A dry run asks helm for its version when it can, to show the exact flags; it never needs it.

@@ -66,6 +66,8 @@ impl Settings {
             Some(e) => Some(validate_experiment(e, catalog)?),
         };
         let (components, disabled_subcomponents) = select(&args.enable, &args.disable, catalog)?;
+        // The dependency graph is input too: a cycle is reported before helm is even asked its version.
+        crate::tiers::tiers(&catalog.edges(), &components)?;
         if let Some(ns) = &args.namespace {
             check_dns_label(ns).map_err(|m| Error::usage(format!("namespace {ns:?}: {m}")))?;
         }

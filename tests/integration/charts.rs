@@ -61,7 +61,7 @@ fn check_every_experiment(helm: &Path) {
     let mut runs = vec![None];
     runs.extend(experiments().into_iter().map(Some));
     for experiment in runs {
-        let mut args = vec!["--secrets", TEST_SECRETS, "-n", "panda"];
+        let mut args = vec!["--secrets", TEST_SECRETS, "-n", "panda", "-a", "test-"];
         if let Some(e) = &experiment {
             args.extend(["-e", e.as_str()]);
         }
