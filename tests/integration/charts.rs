@@ -190,7 +190,9 @@ fn host_and_port(env: &BTreeMap<String, String>, key: &str) -> (String, Option<u
             Some("https") => Some(443),
             Some("http") => Some(80),
             _ => None,
-        });
+        })
+        // a bare database host: the client uses its protocol's default port
+        .or_else(|| [("-mariadb", 3306), ("-postgres", 5432)].into_iter().find(|(s, _)| host.ends_with(s)).map(|(_, p)| p));
     (host, port)
 }
 
