@@ -31,6 +31,13 @@ pub enum Command {
     Package(crate::package::PackageArgs),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// The selection and helm options shared by install, plan and template.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DeployArgs {
@@ -102,6 +109,15 @@ pub struct DeployArgs {
     /// Roll a failed release back (`--rollback-on-failure` on helm 4, `--atomic` on helm 3).
     #[arg(long, global = true)]
     pub rollback_on_failure: bool,
+
+    /// Before installing, roll releases left pending by an interrupted run back to their last
+    /// deployed revision (or uninstall those never deployed).
+    #[arg(long, global = true)]
+    pub recover: bool,
+
+    /// Output format of the result: human text, or one JSON document on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 
     /// Directory holding helm/, secrets/ and values/ (default: found from the current directory
     /// or the executable's location).

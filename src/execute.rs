@@ -23,6 +23,8 @@ pub struct ReleaseReport {
     pub release: String,
     pub tier: usize,
     pub status: Status,
+    /// When helm started, from the start of the run.
+    pub started: Duration,
     pub elapsed: Duration,
 }
 
@@ -49,8 +51,28 @@ impl Report {
             };
             out.push_str(&format!("  tier {}  {:<24} {status}\n", r.tier, r.release));
         }
-        out.push_str(&format!("  wall time {:.1}s\n", self.wall.as_secs_f64()));
+        let tiers = self.tier_walls();
+        for (tier, wall) in &tiers {
+            out.push_str(&format!("  tier {tier} took {:.1}s\n", wall.as_secs_f64()));
+        }
+        if let Some((tier, _)) = tiers.iter().max_by_key(|(_, w)| *w) {
+            out.push_str(&format!("  wall time {:.1}s, bounded by tier {tier}\n", self.wall.as_secs_f64()));
+        }
         out
+    }
+
+    /// Wall time of each tier that ran: from its first start to its last finish.
+    pub fn tier_walls(&self) -> Vec<(usize, Duration)> {
+        let mut walls: Vec<(usize, Duration)> = Vec::new();
+        for r in self.releases.iter().filter(|r| r.status != Status::NotAttempted) {
+            let start = self.releases.iter().filter(|o| o.tier == r.tier && o.status != Status::NotAttempted).map(|o| o.started).min();
+            let wall = (r.started + r.elapsed).saturating_sub(start.unwrap_or_default());
+            match walls.iter_mut().find(|(t, _)| *t == r.tier) {
+                Some((_, w)) => *w = (*w).max(wall),
+                None => walls.push((r.tier, wall)),
+            }
+        }
+        walls
     }
 }
 
@@ -101,14 +123,14 @@ pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, inter
         let limit = concurrency.unwrap_or(tier.steps.len()).max(1);
         let results = run_tier(&tier.steps, helm, limit, interrupt, &progress, tier_no).await;
         for (step, result) in tier.steps.iter().zip(results) {
-            let (status, elapsed) = match result {
-                None => (Status::NotAttempted, Duration::ZERO),
-                Some(Ok(out)) if out.success() => (Status::Ok, out.elapsed),
-                Some(Ok(out)) => (Status::Failed(failure_reason(&out)), out.elapsed),
-                Some(Err(e)) => (Status::Failed(format!("cannot run helm: {e}")), Duration::ZERO),
+            let (status, started, elapsed) = match result {
+                None => (Status::NotAttempted, Duration::ZERO, Duration::ZERO),
+                Some((at, Ok(out))) if out.success() => (Status::Ok, at, out.elapsed),
+                Some((at, Ok(out))) => (Status::Failed(failure_reason(&out)), at, out.elapsed),
+                Some((at, Err(e))) => (Status::Failed(format!("cannot run helm: {e}")), at, Duration::ZERO),
             };
             stop |= !matches!(status, Status::Ok);
-            report.releases.push(ReleaseReport { release: step.release.clone(), tier: tier_no, status, elapsed });
+            report.releases.push(ReleaseReport { release: step.release.clone(), tier: tier_no, status, started, elapsed });
         }
         report.interrupted |= interrupt.raised();
     }
@@ -124,8 +146,9 @@ async fn run_tier(
     interrupt: &Interrupt,
     progress: &Progress,
     tier_no: usize,
-) -> Vec<Option<std::io::Result<Outcome>>> {
+) -> Vec<Option<(Duration, std::io::Result<Outcome>)>> {
     let gate = Arc::new(Semaphore::new(limit));
+    let run_start = progress.0;
     let mut handles = Vec::new();
     for step in steps {
         let (helm, gate, interrupt, step) = (helm.clone(), gate.clone(), interrupt.clone(), step.clone());
@@ -134,7 +157,7 @@ async fn run_tier(
             if interrupt.raised() {
                 return None;
             }
-            Some((Instant::now(), helm.run(&step.invocation).await))
+            Some((run_start.elapsed(), helm.run(&step.invocation).await))
         }));
         progress.line(&format!("tier {tier_no}: {} installing", step.release));
     }
@@ -152,7 +175,7 @@ async fn run_tier(
         if let Some((_, Ok(out))) = &result {
             relay_warnings(&step.release, &out.stderr);
         }
-        results.push(result.map(|(_, r)| r));
+        results.push(result);
     }
     results
 }
@@ -170,13 +193,19 @@ async fn render_all(plan: &Plan, helm: &Helm, interrupt: &Interrupt) -> Result<R
         }
         relay_warnings(&step.release, &out.stderr);
         print!("{}", out.stdout);
-        report.releases.push(ReleaseReport { release: step.release.clone(), tier: 0, status: Status::Ok, elapsed: out.elapsed });
+        report.releases.push(ReleaseReport {
+            release: step.release.clone(),
+            tier: 0,
+            status: Status::Ok,
+            started: Duration::ZERO,
+            elapsed: out.elapsed,
+        });
     }
     Ok(report)
 }
 
 fn not_attempted(step: &Step, tier: usize) -> ReleaseReport {
-    ReleaseReport { release: step.release.clone(), tier, status: Status::NotAttempted, elapsed: Duration::ZERO }
+    ReleaseReport { release: step.release.clone(), tier, status: Status::NotAttempted, started: Duration::ZERO, elapsed: Duration::ZERO }
 }
 
 /// The last error line helm printed, or its exit status.

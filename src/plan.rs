@@ -251,6 +251,8 @@ mod tests {
             wait: true,
             concurrency: None,
             rollback_on_failure: false,
+            recover: false,
+            output: crate::cli::OutputFormat::Text,
         }
     }
 

@@ -3,7 +3,10 @@
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
-use crate::execute::{execute, Interrupt};
+use crate::cli::OutputFormat;
+use crate::cluster::Cluster;
+use crate::execute::{execute, Interrupt, Report, Status};
+use crate::{inspect, output, preflight, releases};
 use crate::exit_code;
 use crate::helm::HelmVersion;
 use crate::locate::project_root;
@@ -77,24 +80,57 @@ async fn run(cli: Cli) -> Result<i32> {
     let version = helm.version().await?;
     tracing::info!("using {} ({version})", helm.program().display());
     let p = plan(&settings, &catalog, version)?;
-    for line in p.render(&helm.program().display().to_string()).lines() {
+    let program = helm.program().display().to_string();
+    for line in p.render(&program).lines() {
         tracing::info!("{line}");
     }
-
     let interrupt = Interrupt::default();
     spawn_signal_watch(helm.clone(), interrupt.clone());
-    let report = execute(&p, &helm, settings.concurrency, &interrupt).await?;
     if settings.mode == Mode::Template {
+        execute(&p, &helm, settings.concurrency, &interrupt).await?;
         return Ok(exit_code::SUCCESS);
     }
-    print!("{}", report.summary());
-    if report.interrupted {
-        return Err(Error::Interrupted);
+    install(&settings, &p, &helm, &interrupt).await
+}
+
+/// Preflight, then the tiers, then the report; the namespace lock is released on every path.
+async fn install(settings: &Settings, p: &crate::plan::Plan, helm: &Helm, interrupt: &Interrupt) -> Result<i32> {
+    let cleared = preflight::check(settings, p, helm).await?;
+    let outcome = execute(p, helm, settings.concurrency, interrupt).await;
+    let result = match outcome {
+        Ok(report) => finish(settings, p, helm, &cleared.cluster, report).await,
+        Err(e) => Err(e),
+    };
+    cleared.lock.release().await;
+    result
+}
+
+async fn finish(settings: &Settings, p: &crate::plan::Plan, helm: &Helm, cluster: &Cluster, report: Report) -> Result<i32> {
+    let failed: Vec<String> = report.releases.iter().filter(|r| matches!(r.status, Status::Failed(_))).map(|r| r.release.clone()).collect();
+    if !failed.is_empty() {
+        eprint!("{}", inspect::report(cluster, &failed).await);
     }
-    if report.failed() {
-        return Err(Error::ReleaseFailed("a release failed; later tiers were not attempted (see the summary)".into()));
+    let error = if report.interrupted {
+        Some(Error::Interrupted)
+    } else if !failed.is_empty() {
+        Some(Error::ReleaseFailed(format!("{} failed; later tiers were not attempted (see the summary)", failed.join(", "))))
+    } else {
+        None
+    };
+    let code = error.as_ref().map_or(exit_code::SUCCESS, Error::exit_code);
+    match settings.output {
+        OutputFormat::Text => print!("{}", report.summary()),
+        OutputFormat::Json => {
+            let deployed = releases::list(helm, settings).await.unwrap_or_default();
+            let program = helm.program().display().to_string();
+            let doc = output::document("install", p, &program, &report, &deployed, code, error.as_ref().map(|e| e.to_string()));
+            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
+        }
     }
-    Ok(exit_code::SUCCESS)
+    match error {
+        Some(e) => Err(e),
+        None => Ok(exit_code::SUCCESS),
+    }
 }
 
 /// On SIGINT or SIGTERM: start nothing new and ask running helm processes to cancel themselves.

@@ -48,6 +48,8 @@ pub struct Settings {
     pub wait: bool,
     pub concurrency: Option<usize>,
     pub rollback_on_failure: bool,
+    pub recover: bool,
+    pub output: crate::cli::OutputFormat,
 }
 
 impl Settings {
@@ -102,6 +104,8 @@ impl Settings {
             wait: !args.no_wait,
             concurrency: args.concurrency,
             rollback_on_failure: args.rollback_on_failure,
+            recover: args.recover,
+            output: args.output,
         })
     }
 
