@@ -25,6 +25,30 @@ pub struct Cli {
 pub enum Command {
     /// Print the ordered plan (tiers, releases, shell-quoted helm commands) and run nothing.
     Plan,
+    /// Uninstall the selected releases in reverse tier order, each tier gone before the next.
+    Uninstall {
+        /// Also delete the PersistentVolumeClaims of the releases (their data is lost).
+        #[arg(long)]
+        delete_data: bool,
+        /// Also uninstall the secrets release, last.
+        #[arg(long)]
+        with_secrets: bool,
+    },
+    /// Show each release's revision, chart, status and ready/total pods.
+    Status,
+    /// Show what an install would change, per release and object (Secret values redacted).
+    /// Exits 0 when nothing would change, 2 when something would.
+    Diff,
+    /// Create or deploy the secrets release's values.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Print a shell completion script (components, sub-components and experiments included).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    Man,
     /// Write Argo CD Applications (one per component, sync waves from the tiers) and their parent.
     Argocd(crate::argocd::ArgocdArgs),
     /// Package every chart into dist/ and optionally push them to an OCI registry.
@@ -36,6 +60,26 @@ pub enum OutputFormat {
     #[default]
     Text,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Write a secrets values file with strong random passwords (mode 0600); FIXME stays only
+    /// where a human must decide (OIDC clients, host names, external credentials).
+    Init {
+        /// Where to write it.
+        #[arg(long, default_value = "secrets-values.yaml", value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Install or upgrade the secrets release from a values file (refused while a FIXME is left).
+    Deploy {
+        /// The secrets values file.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 /// The selection and helm options shared by install, plan and template.

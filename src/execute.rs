@@ -99,14 +99,20 @@ impl Progress {
     }
 }
 
-pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, interrupt: &Interrupt) -> Result<Report> {
-    let progress = Progress(Instant::now());
+/// Runs the plan's local preparation (dependency builds), which never touches the cluster.
+pub async fn prepare(plan: &Plan, helm: &Helm) -> Result<()> {
     for inv in &plan.prepare {
         let out = helm.run(inv).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
         if !out.success() {
             return Err(Error::data(inv.args.last().cloned().unwrap_or_default(), format!("helm dependency build failed: {}", out.stderr.trim())));
         }
     }
+    Ok(())
+}
+
+pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, interrupt: &Interrupt) -> Result<Report> {
+    let progress = Progress(Instant::now());
+    prepare(plan, helm).await?;
     if plan.mode == Mode::Template {
         return render_all(plan, helm, interrupt).await;
     }
@@ -121,7 +127,8 @@ pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, inter
             continue;
         }
         let limit = concurrency.unwrap_or(tier.steps.len()).max(1);
-        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress, tier_no).await;
+        let verb = if plan.mode == Mode::Uninstall { "uninstalling" } else { "installing" };
+        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress, tier_no, verb).await;
         for (step, result) in tier.steps.iter().zip(results) {
             let (status, started, elapsed) = match result {
                 None => (Status::NotAttempted, Duration::ZERO, Duration::ZERO),
@@ -146,6 +153,7 @@ async fn run_tier(
     interrupt: &Interrupt,
     progress: &Progress,
     tier_no: usize,
+    verb: &str,
 ) -> Vec<Option<(Duration, std::io::Result<Outcome>)>> {
     let gate = Arc::new(Semaphore::new(limit));
     let run_start = progress.0;
@@ -159,14 +167,14 @@ async fn run_tier(
             }
             Some((run_start.elapsed(), helm.run(&step.invocation).await))
         }));
-        progress.line(&format!("tier {tier_no}: {} installing", step.release));
+        progress.line(&format!("tier {tier_no}: {} {verb}", step.release));
     }
     let mut results = Vec::new();
     for (step, handle) in steps.iter().zip(handles) {
         let result = handle.await.ok().flatten();
         match &result {
             Some((_, Ok(out))) if out.success() => {
-                progress.line(&format!("tier {tier_no}: {} ready ({:.1}s)", step.release, out.elapsed.as_secs_f64()))
+                progress.line(&format!("tier {tier_no}: {} done ({:.1}s)", step.release, out.elapsed.as_secs_f64()))
             }
             Some((_, Ok(out))) => progress.line(&format!("tier {tier_no}: {} FAILED: {}", step.release, failure_reason(out))),
             Some((_, Err(e))) => progress.line(&format!("tier {tier_no}: {} FAILED: {e}", step.release)),

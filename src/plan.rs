@@ -116,6 +116,49 @@ pub fn plan(settings: &Settings, catalog: &Catalog, helm: HelmVersion) -> Result
     Ok(Plan { mode: settings.mode, helm, prepare, tiers: plan_tiers, notes })
 }
 
+/// The uninstall plan: the releases that exist, in reverse tier order (the secrets release last
+/// when asked for), each `helm uninstall --wait`.
+pub fn uninstall_plan(settings: &Settings, catalog: &Catalog, helm: HelmVersion, present: &[String], with_secrets: bool) -> Result<Plan> {
+    let mut plan_tiers: Vec<Tier> = Vec::new();
+    let mut releases: Vec<Vec<(Option<Component>, String)>> = tiers(&catalog.edges(), &settings.components)?
+        .into_iter()
+        .rev()
+        .map(|t| t.into_iter().map(|c| (Some(c), settings.release(c))).collect())
+        .collect();
+    if with_secrets {
+        releases.push(vec![(None, settings.secrets_release())]);
+    }
+    let mut notes = Vec::new();
+    for tier in releases {
+        let mut steps = Vec::new();
+        for (component, release) in tier {
+            if !present.contains(&release) {
+                notes.push(format!("{release} is not installed; nothing to uninstall"));
+                continue;
+            }
+            let mut args = vec!["uninstall".to_string(), release.clone()];
+            if let Some(ns) = &settings.namespace {
+                args.extend(["--namespace".into(), ns.clone()]);
+            }
+            if let Some(ctx) = &settings.kube_context {
+                args.extend(["--kube-context".into(), ctx.clone()]);
+            }
+            if let Some(cfg) = &settings.kubeconfig {
+                args.extend(["--kubeconfig".into(), path_arg(cfg)]);
+            }
+            if settings.wait {
+                args.extend(helm.wait_flags());
+            }
+            args.extend(["--timeout".into(), settings.timeout.clone()]);
+            steps.push(Step { component, release, invocation: Invocation { args } });
+        }
+        if !steps.is_empty() {
+            plan_tiers.push(Tier { steps });
+        }
+    }
+    Ok(Plan { mode: Mode::Uninstall, helm, prepare: Vec::new(), tiers: plan_tiers, notes })
+}
+
 fn component_step(settings: &Settings, catalog: &Catalog, helm: HelmVersion, c: Component) -> (Step, Option<String>) {
     let release = settings.release(c);
     let mut args = release_head(settings, &release, &catalog.chart(c).dir);
@@ -143,7 +186,7 @@ fn component_step(settings: &Settings, catalog: &Catalog, helm: HelmVersion, c: 
 fn release_head(settings: &Settings, release: &str, chart: &Path) -> Vec<String> {
     let mut args: Vec<String> = match settings.mode {
         Mode::Template => vec!["template".into()],
-        Mode::Install | Mode::Plan => vec!["upgrade".into(), "--install".into()],
+        Mode::Install | Mode::Plan | Mode::Uninstall => vec!["upgrade".into(), "--install".into()],
     };
     args.extend([release.to_string(), path_arg(chart)]);
     if let Some(ns) = &settings.namespace {
@@ -336,6 +379,18 @@ mod tests {
         assert_eq!(&args[..3], ["template", "test-bigmon", "helm/bigmon"]);
         assert!(args.contains(&"panda".to_string()));
         assert!(!args.iter().any(|a| a.starts_with("--wait") || a == "--create-namespace" || a == "--kube-context"));
+    }
+
+    #[test]
+    fn uninstall_goes_in_reverse_tiers_and_skips_absent_releases() {
+        let present: Vec<String> = ["test-msgsvc", "test-iam", "test-panda", "test-idds", "test-secrets"].map(String::from).to_vec();
+        let p = uninstall_plan(&settings(), &catalog(), V4, &present, true).unwrap();
+        let names: Vec<Vec<&str>> = p.tiers.iter().map(|t| t.steps.iter().map(|s| s.release.as_str()).collect()).collect();
+        assert_eq!(names, vec![vec!["test-idds"], vec!["test-panda"], vec!["test-msgsvc", "test-iam"], vec!["test-secrets"]]);
+        assert!(p.notes.iter().any(|n| n.contains("test-harvester is not installed")));
+        assert_eq!(&p.tiers[0].steps[0].invocation.args[..2], ["uninstall", "test-idds"]);
+        let p = uninstall_plan(&settings(), &catalog(), V4, &present, false).unwrap();
+        assert!(!p.steps().any(|s| s.release == "test-secrets"));
     }
 
     #[test]

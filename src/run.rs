@@ -1,7 +1,8 @@
 //! Wires the stages together for one invocation and turns the outcome into an exit code.
 
 use crate::catalog::Catalog;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SecretsCommand};
+use crate::{completion, diff, lifecycle, secrets_cmd};
 use crate::error::{Error, Result};
 use crate::cli::OutputFormat;
 use crate::cluster::Cluster;
@@ -58,7 +59,24 @@ async fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Some(Command::Argocd(args)) => return crate::argocd::run(args, &settings, &catalog),
         Some(Command::Package(args)) => return crate::package::run(args, &settings, &catalog).await,
+        Some(Command::Completions { shell }) => return completion::completions(*shell, &catalog),
+        Some(Command::Man) => return completion::man(),
+        Some(Command::Secrets(SecretsCommand::Init { out, force })) => return secrets_cmd::init(&catalog, out, *force),
         Some(Command::Plan) | None => {}
+        Some(Command::Uninstall { .. } | Command::Status | Command::Diff | Command::Secrets(SecretsCommand::Deploy { .. })) => {
+            let helm = Helm::locate(settings.helm.as_deref())?;
+            let interrupt = Interrupt::default();
+            spawn_signal_watch(helm.clone(), interrupt.clone());
+            return match &cli.command {
+                Some(Command::Uninstall { delete_data, with_secrets }) => {
+                    lifecycle::uninstall(&settings, &catalog, &helm, &interrupt, *delete_data, *with_secrets).await
+                }
+                Some(Command::Status) => lifecycle::status(&settings, &helm).await,
+                Some(Command::Diff) => diff::run(&settings, &catalog, &helm).await,
+                Some(Command::Secrets(SecretsCommand::Deploy { file })) => secrets_cmd::deploy(&settings, &catalog, &helm, &interrupt, file).await,
+                _ => unreachable!("matched above"),
+            };
+        }
     }
 
     if settings.mode == Mode::Plan {

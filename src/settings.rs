@@ -16,6 +16,7 @@ pub enum Mode {
     Install,
     Template,
     Plan,
+    Uninstall,
 }
 
 /// Where the affix came from, so the plan can say so.

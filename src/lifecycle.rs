@@ -1,0 +1,110 @@
+//! `status` and `uninstall`: what is deployed, and taking it away in reverse tier order.
+
+use crate::catalog::Catalog;
+use crate::cli::OutputFormat;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::execute::{execute, Interrupt};
+use crate::exit_code;
+use crate::lock::Lock;
+use crate::plan::uninstall_plan;
+use crate::process::Helm;
+use crate::releases;
+use crate::settings::Settings;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, ListParams};
+use serde_json::json;
+
+fn instance_selector(release: &str) -> ListParams {
+    ListParams::default().labels(&format!("app.kubernetes.io/instance={release}"))
+}
+
+/// `panda-install status`: one row per selected release (and the secrets release).
+pub async fn status(settings: &Settings, helm: &Helm) -> Result<i32> {
+    let cluster = Cluster::connect(settings).await?;
+    let deployed = releases::list(helm, settings).await?;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let mut names = vec![settings.secrets_release()];
+    names.extend(settings.components.iter().map(|c| settings.release(*c)));
+    let mut rows = Vec::new();
+    for name in names {
+        let release = deployed.iter().find(|r| r.name == name);
+        let list = pods.list(&instance_selector(&name)).await.map(|l| l.items).unwrap_or_default();
+        let counted: Vec<&Pod> = list.iter().filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Succeeded")).collect();
+        let ready = counted.iter().filter(|p| crate::inspect::describe_unready(p).is_none()).count();
+        rows.push(json!({
+            "release": name,
+            "installed": release.is_some(),
+            "revision": release.and_then(|r| r.revision.parse::<u64>().ok()),
+            "chart": release.map(|r| r.chart.clone()),
+            "status": release.map(|r| r.status.clone()),
+            "readyPods": ready,
+            "totalPods": counted.len(),
+        }));
+    }
+    match settings.output {
+        OutputFormat::Json => {
+            let doc = json!({"schemaVersion": 1, "command": "status", "namespace": cluster.namespace, "releases": rows});
+            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
+        }
+        OutputFormat::Text => {
+            println!("{:<24} {:>8}  {:<20} {:<16} {:>5}", "RELEASE", "REVISION", "CHART", "STATUS", "READY");
+            for r in &rows {
+                println!(
+                    "{:<24} {:>8}  {:<20} {:<16} {:>5}",
+                    r["release"].as_str().unwrap_or_default(),
+                    r["revision"].as_u64().map_or("-".into(), |v| v.to_string()),
+                    r["chart"].as_str().unwrap_or("-"),
+                    r["status"].as_str().unwrap_or("not installed"),
+                    format!("{}/{}", r["readyPods"], r["totalPods"]),
+                );
+            }
+        }
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// `panda-install uninstall`: reverse tiers, each gone before the next; claims kept unless asked.
+pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, interrupt: &Interrupt, delete_data: bool, with_secrets: bool) -> Result<i32> {
+    let version = helm.version().await?;
+    let cluster = Cluster::connect(settings).await?;
+    cluster.ensure_namespace(false).await?;
+    let lock = Lock::acquire(&cluster).await?;
+    let result = async {
+        let present: Vec<String> = releases::list(helm, settings).await?.into_iter().map(|r| r.name).collect();
+        let p = uninstall_plan(settings, catalog, version, &present, with_secrets)?;
+        for note in &p.notes {
+            eprintln!("{note}");
+        }
+        let report = execute(&p, helm, settings.concurrency, interrupt).await?;
+        let removed: Vec<String> = report.releases.iter().filter(|r| r.status == crate::execute::Status::Ok).map(|r| r.release.clone()).collect();
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+        for release in &removed {
+            let kept = claims.list(&instance_selector(release)).await.map(|l| l.items).unwrap_or_default();
+            if kept.is_empty() {
+                continue;
+            }
+            if delete_data {
+                claims
+                    .delete_collection(&DeleteParams::default(), &instance_selector(release))
+                    .await
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("cannot delete the claims of {release}: {e}")))?;
+                eprintln!("{release}: deleted {} PersistentVolumeClaim(s)", kept.len());
+            } else {
+                let names: Vec<String> = kept.iter().filter_map(|c| c.metadata.name.clone()).collect();
+                eprintln!("{release}: kept PersistentVolumeClaim(s) {} (--delete-data removes them)", names.join(", "));
+            }
+        }
+        print!("{}", report.summary());
+        if report.interrupted {
+            return Err(Error::Interrupted);
+        }
+        if report.failed() {
+            return Err(Error::ReleaseFailed("an uninstall failed; earlier tiers were left in place".into()));
+        }
+        Ok(exit_code::SUCCESS)
+    }
+    .await;
+    lock.release().await;
+    result
+}
