@@ -4,5 +4,6 @@
 mod charts;
 mod cli;
 mod e2e;
+mod gitops;
 mod support;
 mod testbed;
