@@ -547,7 +547,7 @@ fn packaged_chart_installs_from_its_archive() {
     let status: serde_json::Value =
         serde_json::from_slice(&Command::new(&helm).args(["status", "test-msgsvc", "-n", &ns.0, "-o", "json"]).output().unwrap().stdout).unwrap();
     assert_eq!(status["info"]["status"], "deployed");
-    kubectl(&["get", "statefulset", "test-msgsvc-activemq", "-n", &ns.0]);
+    kubectl(&["rollout", "status", "deployment/test-msgsvc-activemq", "-n", &ns.0, "--timeout", "120s"]);
     kubectl(&["get", "service", "test-msgsvc-activemq", "-n", &ns.0]);
 }
 
