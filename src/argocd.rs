@@ -93,6 +93,7 @@ pub fn run(args: &ArgocdArgs, settings: &Settings, catalog: &Catalog) -> Result<
         dest_server: args.dest_server.clone(),
         app_namespace: args.app_namespace.clone(),
         namespace,
+        instance: settings.affix.apply("panda-apps"),
     };
 
     // The plan the CLI would run, without the secrets release (it stays outside Argo CD) and
@@ -125,7 +126,7 @@ pub fn run(args: &ArgocdArgs, settings: &Settings, catalog: &Catalog) -> Result<
             })?,
             (None, None) => return Err(Error::usage("the parent needs --apps-path PATH (or --out DIR inside the project), or --no-parent")),
         };
-        apps.push(manifest::parent(&settings.affix.apply("panda-apps"), &git, &apps_path, &target));
+        apps.push(manifest::parent(&git, &apps_path, &target));
     }
 
     match &args.out {
@@ -342,8 +343,9 @@ mod tests {
             dest_server: "s".into(),
             app_namespace: "argocd".into(),
             namespace: "panda".into(),
+            instance: "p".into(),
         };
-        write_dir(dir.path(), &[manifest::parent("p", &git, "x", &target)]).unwrap();
+        write_dir(dir.path(), &[manifest::parent(&git, "x", &target)]).unwrap();
         assert!(!dir.path().join("stale.yaml").exists());
         assert!(dir.path().join("mine.yaml").exists());
         assert!(std::fs::read_to_string(dir.path().join("p.yaml")).unwrap().starts_with(GENERATED_HEADER));

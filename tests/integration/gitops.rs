@@ -272,6 +272,9 @@ fn argocd_parent_tracks_the_committed_children() {
     assert_eq!(s(&parent["spec"]["source"]["directory"]["exclude"]), "test-panda-apps.yaml");
     assert_eq!(s(&parent["spec"]["destination"]["namespace"]), "argocd");
     assert_eq!(docs.len(), 7);
+    for doc in &docs {
+        assert_eq!(s(&doc["metadata"]["labels"]["panda-install.io/instance"]), "test-panda-apps", "one label selects the instance");
+    }
 
     // --out writes one file per Application; its path in the repository must be known
     let dir = tempfile::tempdir().unwrap();
