@@ -77,9 +77,16 @@ pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, inte
             eprintln!("{note}");
         }
         let report = execute(&p, helm, settings.concurrency, interrupt).await?;
-        let removed: Vec<String> = report.releases.iter().filter(|r| r.status == crate::execute::Status::Ok).map(|r| r.release.clone()).collect();
+        // Claims outlive their release: handle those of every selected release that is gone now,
+        // whether this run or an earlier one uninstalled it.
+        let still: Vec<String> = releases::list(helm, settings).await?.into_iter().map(|r| r.name).collect();
+        let mut gone: Vec<String> = settings.components.iter().map(|c| settings.release(*c)).collect();
+        if with_secrets {
+            gone.push(settings.secrets_release());
+        }
+        gone.retain(|r| !still.contains(r));
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-        for release in &removed {
+        for release in &gone {
             let kept = claims.list(&instance_selector(release)).await.map(|l| l.items).unwrap_or_default();
             if kept.is_empty() {
                 continue;

@@ -2,74 +2,10 @@
 //! installs, every pod becomes Ready, a second run changes nothing, and helm 3 still works.
 
 use crate::charts::prepare_charts;
-use crate::support::{helm3, helm4, kubectl, panda_install, testbed, unique_namespace, HelmSpy};
-use serde_json::Value;
-use std::collections::BTreeSet;
+use crate::support::{assert_all_pods_ready, helm3, helm4, helm_releases, object_uids, panda_install, testbed, HelmSpy, Namespace};
 use std::path::Path;
 
 const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
-
-/// A namespace that warns on "restricted" and enforces "baseline", deleted when dropped.
-struct Namespace(String);
-
-impl Namespace {
-    fn new(prefix: &str) -> Namespace {
-        let name = unique_namespace(prefix);
-        kubectl(&["create", "namespace", &name]);
-        kubectl(&[
-            "label",
-            "namespace",
-            &name,
-            "pod-security.kubernetes.io/enforce=baseline",
-            "pod-security.kubernetes.io/warn=restricted",
-        ]);
-        Namespace(name)
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kubectl").args(["delete", "namespace", &self.0, "--wait=false"]).output();
-    }
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&kubectl(args)).unwrap()
-}
-
-/// Every object panda-install's releases own in the namespace, as kind/name@uid.
-fn object_uids(ns: &str) -> BTreeSet<String> {
-    let kinds = "deployments,statefulsets,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts,roles,rolebindings,cronjobs,ingresses";
-    let list = json(&["get", kinds, "-n", ns, "-l", "app.kubernetes.io/part-of=panda", "-o", "json"]);
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| format!("{}/{}@{}", o["kind"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap(), o["metadata"]["uid"].as_str().unwrap()))
-        .collect()
-}
-
-fn helm_releases(helm: &Path, ns: &str) -> Vec<(String, String)> {
-    let out = std::process::Command::new(helm).args(["list", "-a", "-n", ns, "-o", "json"]).output().unwrap();
-    assert!(out.status.success());
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    list.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string())).collect()
-}
-
-fn assert_all_pods_ready(ns: &str) -> usize {
-    let pods = json(&["get", "pods", "-n", ns, "-o", "json"]);
-    let pods = pods["items"].as_array().unwrap().clone();
-    assert!(!pods.is_empty(), "no pods in {ns}");
-    for pod in &pods {
-        let name = pod["metadata"]["name"].as_str().unwrap();
-        if pod["metadata"]["ownerReferences"][0]["kind"] == "Job" {
-            continue;
-        }
-        let ready = pod["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True");
-        assert!(ready, "pod {name} is not Ready: {}", pod["status"]);
-    }
-    pods.len()
-}
 
 fn install(helm: &Path, ns: &str, experiment: &str) -> String {
     let out = panda_install()

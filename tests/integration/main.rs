@@ -4,6 +4,7 @@
 mod charts;
 mod cli;
 mod e2e;
+mod lifecycle;
 mod gitops;
 mod support;
 mod testbed;

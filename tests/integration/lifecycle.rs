@@ -1,0 +1,388 @@
+//! Deploying the way operators need, on the test bed: tier gates from the JSON timings, a release
+//! that never becomes ready, SIGINT mid-tier, pending releases and --recover, the namespace lock,
+//! uninstall order and claim retention, status and diff JSON against their schemas, and no secret
+//! in any output or child command line.
+
+use crate::charts::prepare_charts;
+use crate::support::{helm4, helm_releases, kubectl, panda_install, root, testbed, Namespace};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
+const RELEASE_FAILED: i32 = 70;
+const PREFLIGHT: i32 = 75;
+const INTERRUPTED: i32 = 130;
+const DELAY: &str = "pod-ready.stage.kwok.x-k8s.io/delay";
+
+/// The sub-charts of a component, read from its Chart.yaml (`condition: <sub>.enabled`).
+fn subcharts(component: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("helm").join(component).join("Chart.yaml")).unwrap();
+    let chart: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    chart["dependencies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|d| d["condition"].as_str() == Some(&format!("{}.enabled", d["name"].as_str().unwrap())))
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A values file that makes every pod of `component` become Ready only after `delay`.
+fn delay_values(dir: &Path, component: &str, delay: &str) -> PathBuf {
+    let mut doc = serde_yaml::Mapping::new();
+    for sub in subcharts(component) {
+        let annotations: serde_yaml::Value = serde_yaml::from_str(&format!("podAnnotations:\n  {DELAY}: \"{delay}\"\n")).unwrap();
+        doc.insert(sub.into(), annotations);
+    }
+    let path = dir.join(format!("{component}-delay.yaml"));
+    std::fs::write(&path, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    path
+}
+
+fn install_cmd(helm: &Path, ns: &str, extra: &[String]) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("panda-install"));
+    cmd.current_dir(root())
+        .env_remove("PANDA_INSTALL_ROOT")
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", "dev", "-n", ns, "--timeout", "3m", "--helm"])
+        .arg(helm)
+        .args(extra);
+    cmd
+}
+
+fn values_flags(files: &[(&str, PathBuf)]) -> Vec<String> {
+    files.iter().flat_map(|(c, f)| ["--values".to_string(), format!("{c}={}", f.display())]).collect()
+}
+
+fn validate(schema_file: &str, doc: &Value) {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(root().join("docs").join(schema_file)).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{schema_file}: {errors:?}\n{doc:#}");
+}
+
+#[test]
+fn tiers_are_gated_and_releases_within_a_tier_overlap() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("gates");
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(&str, PathBuf)> = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon"]
+        .into_iter()
+        .map(|c| (c, delay_values(dir.path(), c, "3s")))
+        .collect();
+    let mut extra = values_flags(&files);
+    extra.extend(["--output".into(), "json".into()]);
+    let out = install_cmd(&helm, &ns.0, &extra).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate("output.schema.json", &doc);
+    assert_eq!(doc["exitCode"], 0);
+    let results = doc["results"].as_array().unwrap();
+    let span = |r: &Value| (r["startedSeconds"].as_f64().unwrap(), r["startedSeconds"].as_f64().unwrap() + r["seconds"].as_f64().unwrap());
+    let tier = |k: u64| results.iter().filter(|r| r["tier"] == k).map(span).collect::<Vec<_>>();
+    for k in 0..3 {
+        let (this, next) = (tier(k), tier(k + 1));
+        let this_end = this.iter().map(|s| s.1).fold(0.0, f64::max);
+        let next_start = next.iter().map(|s| s.0).fold(f64::MAX, f64::min);
+        assert!(next_start >= this_end - 0.05, "tier {} started at {next_start:.2}s before tier {k} ended at {this_end:.2}s", k + 1);
+    }
+    for k in [1, 3] {
+        let spans = tier(k);
+        let latest_start = spans.iter().map(|s| s.0).fold(0.0, f64::max);
+        let earliest_end = spans.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+        assert!(latest_start < earliest_end, "tier {k} releases did not overlap: {spans:?}");
+    }
+    // the readiness delay really gated: panda's release waited for its 3 s pods
+    let panda = results.iter().find(|r| r["release"] == "test-panda").unwrap();
+    assert!(panda["seconds"].as_f64().unwrap() >= 3.0, "{panda}");
+    println!("tier walls: {}", doc["tiers"]);
+}
+
+#[test]
+fn a_release_that_never_becomes_ready_is_reported_and_a_fixed_rerun_converges() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("never-ready");
+    let dir = tempfile::tempdir().unwrap();
+    let stuck = delay_values(dir.path(), "msgsvc", "1h");
+    let mut extra = values_flags(&[("msgsvc", stuck)]);
+    extra.extend(["-c".into(), "msgsvc,panda".into(), "--timeout".into(), "15s".into()]);
+    let out = install_cmd(&helm, &ns.0, &extra).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(RELEASE_FAILED), "{stdout}\n{stderr}");
+    assert!(stdout.lines().any(|l| l.contains("test-msgsvc") && l.contains("FAILED")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains("test-panda") && l.contains("not attempted")), "{stdout}");
+    // the report names the unready pod and why
+    let report_line = stderr.lines().find(|l| l.contains("pod test-msgsvc-activemq")).unwrap_or_else(|| panic!("no unready pod named:\n{stderr}"));
+    assert!(report_line.contains("Running") || report_line.contains("Pending"), "{report_line}");
+    assert!(stderr.contains("Ready") || stderr.contains("not ready"), "{stderr}");
+    assert!(!helm_releases(&helm, &ns.0).iter().any(|(n, _)| n == "test-panda"));
+    // the fix: no delay; the same command converges
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc,panda".into()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(helm_releases(&helm, &ns.0).iter().all(|(_, s)| s == "deployed"));
+}
+
+/// Waits until helm shows `release` in `status` (e.g. pending-install), or panics after `limit`.
+fn wait_for_status(helm: &Path, ns: &str, release: &str, status: &str, limit: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if helm_releases(helm, ns).iter().any(|(n, s)| n == release && s == status) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{release} never reached {status}: {:?}", helm_releases(helm, ns));
+}
+
+#[test]
+fn sigint_mid_tier_exits_130_and_leaves_no_pending_release() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("sigint");
+    let dir = tempfile::tempdir().unwrap();
+    let files = [("msgsvc", delay_values(dir.path(), "msgsvc", "60s")), ("iam", delay_values(dir.path(), "iam", "60s"))];
+    let mut child = install_cmd(&helm, &ns.0, &values_flags(&files)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for_status(&helm, &ns.0, "test-msgsvc", "pending-install", Duration::from_secs(60));
+    let sent = Instant::now();
+    // SAFETY: signalling a child we spawned and have not reaped.
+    unsafe { libc_kill(child.id() as i32, 2) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(INTERRUPTED), "{stderr}");
+    println!("exited {:.1}s after SIGINT", sent.elapsed().as_secs_f64());
+    let releases = helm_releases(&helm, &ns.0);
+    assert!(releases.iter().all(|(_, s)| !s.starts_with("pending")), "{releases:?}");
+    assert!(!releases.iter().any(|(n, _)| n == "test-panda"), "tier 2 started: {releases:?}");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn a_pending_release_is_refused_until_recover() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("pending");
+    // Deploy the secrets, then leave msgsvc pending-install the way a killed helm does.
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "iam".into()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let stuck = delay_values(dir.path(), "msgsvc", "1h");
+    let mut helm_child = Command::new(&helm)
+        .args(["upgrade", "--install", "test-msgsvc"])
+        .arg(root().join("helm/msgsvc"))
+        .args(["-n", &ns.0, "-f"])
+        .arg(&stuck)
+        .args(["--set-string", "global.affix=test-", "--set-string", "global.secretsRelease=test-secrets", "--wait", "--timeout", "10m"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_status(&helm, &ns.0, "test-msgsvc", "pending-install", Duration::from_secs(60));
+    helm_child.kill().unwrap(); // SIGKILL: helm cannot clean up, the release stays pending
+    helm_child.wait().unwrap();
+
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("test-msgsvc (pending-install") && stderr.contains("--recover"), "{stderr}");
+
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into(), "--recover".into()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("recovered test-msgsvc"), "{stderr}");
+    assert!(helm_releases(&helm, &ns.0).iter().all(|(_, s)| s == "deployed"));
+}
+
+#[test]
+fn a_held_lock_fails_fast_and_a_stale_one_is_taken_over() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("lock");
+    let lease = |renew: &str| {
+        format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: panda-install-lock\n  namespace: {}\n\
+             spec:\n  holderIdentity: other-run@ci/pid-42\n  leaseDurationSeconds: 30\n  renewTime: \"{renew}\"\n",
+            ns.0
+        )
+    };
+    let now = kubectl(&["get", "--raw", "/version"]); // the API server is up; times below are its clock's format
+    assert!(now.contains("gitVersion"));
+    let apply = |doc: String| {
+        let mut child = Command::new("kubectl").args(["apply", "-f", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), doc.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    let stamp = |ago: u64| {
+        let t = std::time::SystemTime::now() - Duration::from_secs(ago);
+        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let out = Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%S.000000Z"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    apply(lease(&stamp(0)));
+    let start = Instant::now();
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("locked by other-run@ci/pid-42"), "{stderr}");
+    println!("a held lock failed the run in {:.2}s", start.elapsed().as_secs_f64());
+    assert!(helm_releases(&helm, &ns.0).is_empty(), "something was installed under a held lock");
+
+    apply(lease(&stamp(120)));
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into()]).output().unwrap();
+    assert!(out.status.success(), "stale lock not taken over: {}", String::from_utf8_lossy(&out.stderr));
+    // the lease is gone after the run
+    let leases = kubectl(&["get", "leases", "-n", &ns.0, "-o", "name"]);
+    assert!(!leases.contains("panda-install-lock"), "{leases}");
+}
+
+#[test]
+fn uninstall_goes_in_reverse_tiers_and_keeps_claims_unless_asked() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("uninstall");
+    let out = install_cmd(&helm, &ns.0, &[]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let claims_before = kubectl(&["get", "pvc", "-n", &ns.0, "-o", "name"]);
+    assert!(!claims_before.trim().is_empty(), "the stack created no claims");
+
+    let out = panda_install().args(["uninstall", "-a", "test-", "-n", &ns.0, "--helm"]).arg(&helm).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let index = |needle: &str| stderr.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{stderr}"));
+    for later in ["test-harvester", "test-idds", "test-bigmon"] {
+        assert!(index(&format!("{later} done")) < index("test-panda uninstalling"), "{later} not gone before panda:\n{stderr}");
+    }
+    assert!(index("test-panda done") < index("test-msgsvc uninstalling"));
+    assert!(index("test-panda done") < index("test-iam uninstalling"));
+    let left = helm_releases(&helm, &ns.0);
+    assert_eq!(left, vec![("test-secrets".to_string(), "deployed".to_string())], "only the secrets release stays");
+    let claims_after = kubectl(&["get", "pvc", "-n", &ns.0, "-o", "name"]);
+    assert_eq!(claims_before.lines().count(), claims_after.lines().count(), "claims were not kept");
+
+    let out = panda_install().args(["uninstall", "--delete-data", "--with-secrets", "-a", "test-", "-n", &ns.0, "--helm"]).arg(&helm).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(helm_releases(&helm, &ns.0).is_empty());
+    let claims_last = kubectl(&["get", "pvc", "-n", &ns.0, "-o", "name"]);
+    assert!(claims_last.trim().is_empty(), "claims left after --delete-data: {claims_last}");
+}
+
+#[test]
+fn status_and_diff_report_in_their_documented_json() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("status");
+    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc,panda".into()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = panda_install().args(["status", "-a", "test-", "-n", &ns.0, "--output", "json", "--helm"]).arg(&helm).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate("status.schema.json", &doc);
+    let panda = doc["releases"].as_array().unwrap().iter().find(|r| r["release"] == "test-panda").unwrap();
+    assert_eq!(panda["status"], "deployed");
+    assert!(panda["totalPods"].as_u64().unwrap() >= 2 && panda["readyPods"] == panda["totalPods"], "{panda}");
+    let bigmon = doc["releases"].as_array().unwrap().iter().find(|r| r["release"] == "test-bigmon").unwrap();
+    assert_eq!(bigmon["installed"], false);
+
+    let diff = |extra: &[&str]| {
+        panda_install()
+            .args(["diff", "-a", "test-", "-e", "dev", "-c", "msgsvc,panda", "-n", &ns.0, "--output", "json", "--helm"])
+            .arg(&helm)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = diff(&[]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    validate("diff.schema.json", &doc);
+    assert_eq!(out.status.code(), Some(0), "an unchanged install shows changes: {doc:#}");
+    assert_eq!(doc["changed"], false);
+
+    let dir = tempfile::tempdir().unwrap();
+    let more = dir.path().join("replicas.yaml");
+    std::fs::write(&more, "server:\n  podAnnotations:\n    example.org/changed: \"yes\"\n").unwrap();
+    let out = diff(&["--values", &format!("panda={}", more.display())]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate("diff.schema.json", &doc);
+    assert_eq!(out.status.code(), Some(2));
+    let panda = doc["releases"].as_array().unwrap().iter().find(|r| r["release"] == "test-panda").unwrap();
+    let changed: Vec<&str> = panda["changes"].as_array().unwrap().iter().map(|c| c["object"].as_str().unwrap()).collect();
+    assert!(changed.iter().any(|o| o.starts_with("StatefulSet/") || o.starts_with("Deployment/")), "{changed:?}");
+}
+
+#[test]
+fn canary_secrets_appear_in_no_output_and_no_child_command_line() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("canary");
+    let canary = format!("CANARY{}x{}", std::process::id(), Instant::now().elapsed().subsec_nanos());
+    let text = std::fs::read_to_string(root().join(TEST_SECRETS)).unwrap();
+    let mut values: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    values["msgsvc"]["basePassword"] = canary.clone().into();
+    values["panda"]["database"]["password"] = format!("{canary}db").into();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secrets.yaml");
+    std::fs::write(&file, serde_yaml::to_string(&values).unwrap()).unwrap();
+
+    // Watch every process's command line while the run lasts.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (stop, canary) = (stop.clone(), canary.clone());
+        std::thread::spawn(move || {
+            let mut seen = 0usize;
+            let mut leaks = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+                        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                        if cmdline.contains("helm") {
+                            seen += 1;
+                        }
+                        if cmdline.contains(&canary) {
+                            leaks.push(cmdline);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (seen, leaks)
+        })
+    };
+    let run = |args: &[&str]| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("panda-install"))
+            .current_dir(root())
+            .args(args)
+            .args(["-a", "test-", "-n", &ns.0, "-v", "--helm"])
+            .arg(&helm)
+            .output()
+            .unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let mut outputs = vec![run(&["--secrets", file.to_str().unwrap(), "-e", "dev", "-c", "msgsvc,panda"])];
+    outputs.push(run(&["--secrets", file.to_str().unwrap(), "-e", "dev", "-c", "msgsvc,panda", "--dry-run"]));
+    outputs.push(run(&["--secrets", file.to_str().unwrap(), "-e", "dev", "-c", "msgsvc,panda", "diff"]));
+    outputs.push(run(&["status"]));
+    outputs.push(run(&["secrets", "deploy", "-f", file.to_str().unwrap()]));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (seen, leaks) = watcher.join().unwrap();
+    assert!(seen > 0, "the watcher saw no helm process");
+    assert!(leaks.is_empty(), "canary on a command line: {leaks:?}");
+    for (i, out) in outputs.iter().enumerate() {
+        assert!(!out.contains(&canary), "output {i} holds the canary:\n{out}");
+    }
+    // and the secret really reached the cluster (the test would prove nothing otherwise)
+    let data = kubectl(&["get", "secret", "test-secrets-msgsvc-envs", "-n", &ns.0, "-o", "jsonpath={.data.ACTIVEMQ_BASE_PASSWD}"]);
+    let decoded = Command::new("base64").arg("-d").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
+        std::io::Write::write_all(c.stdin.as_mut().unwrap(), data.as_bytes())?;
+        c.wait_with_output()
+    });
+    assert_eq!(String::from_utf8_lossy(&decoded.unwrap().stdout), canary);
+}
