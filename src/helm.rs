@@ -45,6 +45,16 @@ impl HelmVersion {
         }
     }
 
+    /// Flags that make `helm list` show releases in every status (helm 4 does by default and has
+    /// no `--all`).
+    pub fn list_all_flags(self) -> Vec<String> {
+        if self.major >= 4 {
+            Vec::new()
+        } else {
+            vec!["--all".into()]
+        }
+    }
+
     /// The flag that rolls a failed install or upgrade back.
     pub fn rollback_on_failure_flag(self) -> &'static str {
         if self.major >= 4 {
@@ -81,6 +91,8 @@ mod tests {
         assert_eq!(v4.wait_flags(), vec!["--wait=watcher"]);
         assert_eq!(v3.rollback_on_failure_flag(), "--atomic");
         assert_eq!(v4.rollback_on_failure_flag(), "--rollback-on-failure");
+        assert_eq!(v3.list_all_flags(), vec!["--all"]);
+        assert!(v4.list_all_flags().is_empty());
     }
 
     #[test]

@@ -21,8 +21,9 @@ fn instance_selector(release: &str) -> ListParams {
 
 /// `panda-install status`: one row per selected release (and the secrets release).
 pub async fn status(settings: &Settings, helm: &Helm) -> Result<i32> {
+    let version = helm.version().await?;
     let cluster = Cluster::connect(settings).await?;
-    let deployed = releases::list(helm, settings).await?;
+    let deployed = releases::list(helm, version, settings).await?;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let mut names = vec![settings.secrets_release()];
     names.extend(settings.components.iter().map(|c| settings.release(*c)));
@@ -71,7 +72,7 @@ pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, inte
     cluster.ensure_namespace(false).await?;
     let lock = Lock::acquire(&cluster).await?;
     let result = async {
-        let present: Vec<String> = releases::list(helm, settings).await?.into_iter().map(|r| r.name).collect();
+        let present: Vec<String> = releases::list(helm, version, settings).await?.into_iter().map(|r| r.name).collect();
         let p = uninstall_plan(settings, catalog, version, &present, with_secrets)?;
         for note in &p.notes {
             eprintln!("{note}");
@@ -79,7 +80,7 @@ pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, inte
         let report = execute(&p, helm, settings.concurrency, interrupt).await?;
         // Claims outlive their release: handle those of every selected release that is gone now,
         // whether this run or an earlier one uninstalled it.
-        let still: Vec<String> = releases::list(helm, settings).await?.into_iter().map(|r| r.name).collect();
+        let still: Vec<String> = releases::list(helm, version, settings).await?.into_iter().map(|r| r.name).collect();
         let mut gone: Vec<String> = settings.components.iter().map(|c| settings.release(*c)).collect();
         if with_secrets {
             gone.push(settings.secrets_release());

@@ -33,7 +33,7 @@ pub async fn check(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<Clea
 }
 
 async fn check_releases(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<()> {
-    let deployed = releases::list(helm, settings).await?;
+    let deployed = releases::list(helm, plan.helm, settings).await?;
     let planned: Vec<&str> = plan.steps().map(|s| s.release.as_str()).collect();
     let pending: Vec<&Release> = deployed.iter().filter(|r| r.is_pending() && planned.contains(&r.name.as_str())).collect();
     if !pending.is_empty() {

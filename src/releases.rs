@@ -2,6 +2,7 @@
 //! process module, and the checks on it: pending releases and the deployed secrets release.
 
 use crate::error::{Error, Result};
+use crate::helm::HelmVersion;
 use crate::plan::Invocation;
 use crate::process::Helm;
 use crate::settings::Settings;
@@ -41,8 +42,9 @@ pub fn cluster_flags(settings: &Settings) -> Vec<String> {
 }
 
 /// Every release of the namespace, whatever its status.
-pub async fn list(helm: &Helm, settings: &Settings) -> Result<Vec<Release>> {
-    let mut args: Vec<String> = ["list", "--all", "--max", "0", "--output", "json"].map(String::from).to_vec();
+pub async fn list(helm: &Helm, version: HelmVersion, settings: &Settings) -> Result<Vec<Release>> {
+    let mut args: Vec<String> = ["list", "--max", "0", "--output", "json"].map(String::from).to_vec();
+    args.extend(version.list_all_flags());
     args.extend(cluster_flags(settings));
     let out = helm.run(&Invocation { args }).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
     if !out.success() {

@@ -139,7 +139,7 @@ async fn finish(settings: &Settings, p: &crate::plan::Plan, helm: &Helm, cluster
     match settings.output {
         OutputFormat::Text => print!("{}", report.summary()),
         OutputFormat::Json => {
-            let deployed = releases::list(helm, settings).await.unwrap_or_default();
+            let deployed = releases::list(helm, p.helm, settings).await.unwrap_or_default();
             let program = helm.program().display().to_string();
             let doc = output::document("install", p, &program, &report, &deployed, code, error.as_ref().map(|e| e.to_string()));
             println!("{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));

@@ -9,7 +9,7 @@ const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
 
 fn install(helm: &Path, ns: &str, experiment: &str) -> String {
     let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-e", experiment, "-n", ns, "--timeout", "5m", "--helm"])
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", experiment, "-n", ns, "--timeout", "5m", "--helm"])
         .arg(helm)
         .output()
         .unwrap();
@@ -60,7 +60,7 @@ fn helm3_installs_msgsvc_with_its_own_flags() {
     let ns = Namespace::new("e2e-helm3");
     let spy = HelmSpy::wrapping(Some(&helm));
     let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--rollback-on-failure", "--helm"])
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--rollback-on-failure", "--helm"])
         .arg(&spy.program)
         .output()
         .unwrap();
@@ -82,7 +82,7 @@ fn a_failing_release_stops_later_tiers_with_the_documented_code() {
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "activemq:\n  image:\n    tag: latest\n").unwrap();
     let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-c", "msgsvc,panda", "-e", "dev", "-n", &ns.0, "--values"])
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc,panda", "-e", "dev", "-n", &ns.0, "--values"])
         .arg(format!("msgsvc={}", bad.display()))
         .arg("--helm")
         .arg(&helm)

@@ -168,7 +168,9 @@ pub fn object_uids(ns: &str) -> BTreeSet<String> {
 }
 
 pub fn helm_releases(helm: &Path, ns: &str) -> Vec<(String, String)> {
-    let out = std::process::Command::new(helm).args(["list", "-a", "-n", ns, "-o", "json"]).output().unwrap();
+    let version = std::process::Command::new(helm).args(["version", "--template", "{{.Version}}"]).output().unwrap();
+    let all: &[&str] = if version.stdout.starts_with(b"v3") { &["--all"] } else { &[] };
+    let out = std::process::Command::new(helm).args(["list", "-n", ns, "-o", "json"]).args(all).output().unwrap();
     assert!(out.status.success());
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     list.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string())).collect()
