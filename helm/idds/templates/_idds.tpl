@@ -103,6 +103,14 @@ if [ "${IDDS_DB_BACKEND:-postgres}" != "oracle" ] && [ -n "${IDDS_DATABASE_HOST:
   done
 fi
 {{- end }}
+{{- if and (eq .role "daemon") $ctx.Values.waitForRest }}
+# Let the REST pod run the schema creation/upgrade first (both roles run it at start).
+rest_host={{ include "panda-lib.fullnameFor" (dict "ctx" $ctx "component" "rest") | quote }}
+until (exec 3<>"/dev/tcp/${rest_host}/8443") 2>/dev/null; do
+  echo "waiting for ${rest_host}:8443"
+  sleep 5
+done
+{{- end }}
 cat > /tmp/idds-{{ .role }}-launch.sh <<'LAUNCH'
 #!/bin/bash
 # supervisord with the {{ .role }} programs only; the socket path is the one of
