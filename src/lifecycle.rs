@@ -65,6 +65,22 @@ pub async fn status(settings: &Settings, helm: &Helm) -> Result<i32> {
     Ok(exit_code::SUCCESS)
 }
 
+/// Waits until the claims of a release are really gone (the pvc-protection finalizer holds a claim
+/// until no pod uses it), at most two minutes.
+async fn wait_gone(claims: &Api<PersistentVolumeClaim>, release: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let left = claims.list(&instance_selector(release)).await.map(|l| l.items.len()).unwrap_or(0);
+        if left == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Error::ReleaseFailed(format!("{left} claim(s) of {release} are still terminating after 120 s")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 /// `panda-install uninstall`: reverse tiers, each gone before the next; claims kept unless asked.
 pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, interrupt: &Interrupt, delete_data: bool, with_secrets: bool) -> Result<i32> {
     let version = helm.version().await?;
@@ -97,6 +113,7 @@ pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, inte
                     .delete_collection(&DeleteParams::default(), &instance_selector(release))
                     .await
                     .map_err(|e| Error::Internal(anyhow::anyhow!("cannot delete the claims of {release}: {e}")))?;
+                wait_gone(&claims, release).await?;
                 eprintln!("{release}: deleted {} PersistentVolumeClaim(s)", kept.len());
             } else {
                 let names: Vec<String> = kept.iter().filter_map(|c| c.metadata.name.clone()).collect();

@@ -46,9 +46,12 @@ fn install_cmd(helm: &Path, ns: &str, extra: &[String]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("panda-install"));
     cmd.current_dir(root())
         .env_remove("PANDA_INSTALL_ROOT")
-        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", "dev", "-n", ns, "--timeout", "3m", "--helm"])
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", "dev", "-n", ns, "--helm"])
         .arg(helm)
         .args(extra);
+    if !extra.iter().any(|a| a == "--timeout") {
+        cmd.args(["--timeout", "3m"]);
+    }
     cmd
 }
 
@@ -179,6 +182,8 @@ fn a_pending_release_is_refused_until_recover() {
         .args(["upgrade", "--install", "test-msgsvc"])
         .arg(root().join("helm/msgsvc"))
         .args(["-n", &ns.0, "-f"])
+        .arg(root().join("values/dev/msgsvc.yaml"))
+        .arg("-f")
         .arg(&stuck)
         .args(["--set-string", "global.affix=test-", "--set-string", "global.secretsRelease=test-secrets", "--wait", "--timeout", "10m"])
         .stdout(Stdio::null())
@@ -196,7 +201,7 @@ fn a_pending_release_is_refused_until_recover() {
 
     let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into(), "--recover".into()]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert!(out.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(stderr.contains("recovered test-msgsvc"), "{stderr}");
     assert!(helm_releases(&helm, &ns.0).iter().all(|(_, s)| s == "deployed"));
 }
