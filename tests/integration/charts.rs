@@ -224,3 +224,67 @@ fn secrets_hosts_point_at_rendered_services_for_every_affix() {
         }
     }
 }
+
+/// The test secrets with CRIC switched to local files, given as `cric.files` values.
+fn cric_free_secrets(dir: &Path, files: &[&str]) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join(TEST_SECRETS)).unwrap();
+    let mut values: Value = serde_yaml::from_str(&text).unwrap();
+    values["cric"]["real"] = Value::Bool(false);
+    let mut map = serde_yaml::Mapping::new();
+    for f in files {
+        map.insert((*f).into(), std::fs::read_to_string(root().join("secrets/ci/cric").join(f)).unwrap().into());
+    }
+    values["cric"]["files"] = Value::Mapping(map);
+    let path = dir.join("cric-free.yaml");
+    std::fs::write(&path, serde_yaml::to_string(&values).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn cric_free_files_become_secret_keys_mounted_as_a_volume() {
+    let Some(helm) = helm4() else { return };
+    prepare_charts(&helm);
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = cric_free_secrets(dir.path(), &["sites.json", "panda_queues.json", "ddm_endpoints.json"]);
+    let docs = template(&helm, &["--secrets", secrets.to_str().unwrap(), "-a", "test-", "-c", "panda,harvester"]);
+    let cric = docs.iter().find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "test-secrets-cric-jsons").expect("no cric-jsons Secret");
+    let keys: BTreeSet<&str> = cric["data"].as_mapping().unwrap().keys().filter_map(|k| k.as_str()).collect();
+    assert_eq!(keys, BTreeSet::from(["ddm_endpoints.json", "panda_queues.json", "sites.json"]));
+    for workload in ["test-panda-server", "test-harvester-harvester"] {
+        let w = docs.iter().find(|d| d["metadata"]["name"] == workload && d["kind"] == "StatefulSet").unwrap_or_else(|| panic!("no {workload}"));
+        let spec = &w["spec"]["template"]["spec"];
+        let volume = spec["volumes"].as_sequence().unwrap().iter().find(|v| v["secret"]["secretName"] == "test-secrets-cric-jsons");
+        let volume = volume.unwrap_or_else(|| panic!("{workload} does not mount the cric-jsons Secret"));
+        let mounts: Vec<&Value> = spec["containers"].as_sequence().unwrap().iter().flat_map(|c| c["volumeMounts"].as_sequence().unwrap().iter()).filter(|m| m["name"] == volume["name"]).collect();
+        assert!(!mounts.is_empty(), "{workload}: volume not mounted");
+        for m in mounts {
+            assert_eq!(m["mountPath"], "/var/cric", "{workload}");
+            assert!(m.get("subPath").is_none(), "{workload}: a subPath mount would not follow Secret updates");
+        }
+    }
+    let panda_env = secret_env(&docs, "test-secrets-panda-envs");
+    assert_eq!(panda_env["PANDA_CRIC_SITES"], "/var/cric/sites.json");
+
+    // with the real CRIC service, no Secret and no mount
+    let docs = template(&helm, &["--secrets", TEST_SECRETS, "-a", "test-", "-c", "panda,harvester"]);
+    assert!(!docs.iter().any(|d| d["metadata"]["name"] == "test-secrets-cric-jsons"));
+    let rendered = serde_yaml::to_string(&docs).unwrap();
+    assert!(!rendered.contains("/var/cric"), "the real CRIC mode mounts /var/cric");
+}
+
+#[test]
+fn a_missing_mandatory_cric_file_fails_rendering_with_its_name() {
+    let Some(helm) = helm4() else { return };
+    prepare_charts(&helm);
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = cric_free_secrets(dir.path(), &["sites.json"]);
+    let out = panda_install()
+        .args(["--template", "-a", "test-", "-c", "panda", "--secrets", secrets.to_str().unwrap(), "--helm"])
+        .arg(&helm)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("panda_queues.json") && stderr.contains("ddm_endpoints.json"), "{stderr}");
+    assert!(!stderr.contains("sites.json,") && !stderr.contains("sites.json are"), "the present file is named missing: {stderr}");
+}

@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod e2e;
 mod lifecycle;
+mod recovery;
 mod gitops;
 mod support;
 mod testbed;
