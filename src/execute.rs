@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step};
 use crate::process::{Helm, Outcome};
+use crate::progress::{Progress, State};
 use crate::settings::Mode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -90,15 +91,6 @@ impl Interrupt {
     }
 }
 
-/// Progress lines go to stderr, stamped with the time since the run started.
-struct Progress(Instant);
-
-impl Progress {
-    fn line(&self, text: &str) {
-        eprintln!("[{:>7.1}s] {text}", self.0.elapsed().as_secs_f64());
-    }
-}
-
 /// Runs the plan's local preparation (dependency builds), which never touches the cluster.
 pub async fn prepare(plan: &Plan, helm: &Helm) -> Result<()> {
     for inv in &plan.prepare {
@@ -111,12 +103,14 @@ pub async fn prepare(plan: &Plan, helm: &Helm) -> Result<()> {
 }
 
 pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, interrupt: &Interrupt) -> Result<Report> {
-    let progress = Progress(Instant::now());
     prepare(plan, helm).await?;
     if plan.mode == Mode::Template {
         return render_all(plan, helm, interrupt).await;
     }
     let base = usize::from(!plan.tiers.first().is_some_and(|t| t.steps.iter().any(|s| s.component.is_none())));
+    let verb = if plan.mode == Mode::Uninstall { "uninstalling" } else { "installing" };
+    let rows = plan.tiers.iter().enumerate().flat_map(|(i, t)| t.steps.iter().map(move |s| (i + base, s.release.clone()))).collect();
+    let progress = Progress::new(rows, verb);
     let mut report = Report::default();
     let mut stop = false;
     for (i, tier) in plan.tiers.iter().enumerate() {
@@ -124,11 +118,11 @@ pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, inter
         if stop || interrupt.raised() {
             report.interrupted |= interrupt.raised();
             report.releases.extend(tier.steps.iter().map(|s| not_attempted(s, tier_no)));
+            tier.steps.iter().for_each(|s| progress.set(&s.release, State::Skipped));
             continue;
         }
         let limit = concurrency.unwrap_or(tier.steps.len()).max(1);
-        let verb = if plan.mode == Mode::Uninstall { "uninstalling" } else { "installing" };
-        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress, tier_no, verb).await;
+        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress).await;
         for (step, result) in tier.steps.iter().zip(results) {
             let (status, started, elapsed) = match result {
                 None => (Status::NotAttempted, Duration::ZERO, Duration::ZERO),
@@ -141,7 +135,8 @@ pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, inter
         }
         report.interrupted |= interrupt.raised();
     }
-    report.wall = progress.0.elapsed();
+    report.wall = progress.start().elapsed();
+    progress.finish();
     Ok(report)
 }
 
@@ -152,36 +147,39 @@ async fn run_tier(
     limit: usize,
     interrupt: &Interrupt,
     progress: &Progress,
-    tier_no: usize,
-    verb: &str,
 ) -> Vec<Option<(Duration, std::io::Result<Outcome>)>> {
     let gate = Arc::new(Semaphore::new(limit));
-    let run_start = progress.0;
     let mut handles = Vec::new();
     for step in steps {
-        let (helm, gate, interrupt, step) = (helm.clone(), gate.clone(), interrupt.clone(), step.clone());
+        let (helm, gate, interrupt, step, progress) = (helm.clone(), gate.clone(), interrupt.clone(), step.clone(), progress.clone());
         handles.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
             if interrupt.raised() {
                 return None;
             }
-            Some((run_start.elapsed(), helm.run(&step.invocation).await))
+            progress.set(&step.release, State::Running(Instant::now()));
+            Some((progress.start().elapsed(), helm.run(&step.invocation).await))
         }));
-        progress.line(&format!("tier {tier_no}: {} {verb}", step.release));
     }
     let mut results = Vec::new();
     for (step, handle) in steps.iter().zip(handles) {
         let result = handle.await.ok().flatten();
         match &result {
-            Some((_, Ok(out))) if out.success() => {
-                progress.line(&format!("tier {tier_no}: {} done ({:.1}s)", step.release, out.elapsed.as_secs_f64()))
+            Some((_, Ok(out))) if out.success() => progress.set(&step.release, State::Done(out.elapsed)),
+            Some((_, Ok(out))) => {
+                progress.set(&step.release, State::Failed(out.elapsed));
+                progress.note(&format!("{}: {}", step.release, failure_reason(out)));
             }
-            Some((_, Ok(out))) => progress.line(&format!("tier {tier_no}: {} FAILED: {}", step.release, failure_reason(out))),
-            Some((_, Err(e))) => progress.line(&format!("tier {tier_no}: {} FAILED: {e}", step.release)),
-            None => progress.line(&format!("tier {tier_no}: {} not started (interrupted)", step.release)),
+            Some((_, Err(e))) => {
+                progress.set(&step.release, State::Failed(Duration::ZERO));
+                progress.note(&format!("{}: cannot run helm: {e}", step.release));
+            }
+            None => progress.set(&step.release, State::Skipped),
         }
         if let Some((_, Ok(out))) = &result {
-            relay_warnings(&step.release, &out.stderr);
+            for line in warnings(&out.stderr) {
+                progress.note(&format!("{}: {line}", step.release));
+            }
         }
         results.push(result);
     }
@@ -199,7 +197,9 @@ async fn render_all(plan: &Plan, helm: &Helm, interrupt: &Interrupt) -> Result<R
         if !out.success() {
             return Err(Error::ReleaseFailed(format!("helm template of {} failed: {}", step.release, out.stderr.trim())));
         }
-        relay_warnings(&step.release, &out.stderr);
+        for line in warnings(&out.stderr) {
+            eprintln!("{}: {line}", step.release);
+        }
         print!("{}", out.stdout);
         report.releases.push(ReleaseReport {
             release: step.release.clone(),
@@ -227,9 +227,7 @@ fn failure_reason(out: &Outcome) -> String {
     }
 }
 
-/// Passes helm's warnings (e.g. PodSecurity) through to stderr, tagged with the release.
-fn relay_warnings(release: &str, stderr: &str) {
-    for line in stderr.lines().filter(|l| l.contains("WARNING") || l.contains("Warning") || l.contains("warning")) {
-        eprintln!("{release}: {line}");
-    }
+/// helm's warnings (e.g. PodSecurity), to pass through tagged with the release.
+fn warnings(stderr: &str) -> impl Iterator<Item = &str> {
+    stderr.lines().filter(|l| l.contains("WARNING") || l.contains("Warning") || l.contains("warning"))
 }

@@ -25,6 +25,7 @@ pub mod output;
 pub mod plan;
 pub mod preflight;
 pub mod process;
+pub mod progress;
 pub mod releases;
 pub mod secrets_cmd;
 pub mod settings;
