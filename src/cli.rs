@@ -154,6 +154,11 @@ pub struct DeployArgs {
     #[arg(long, global = true)]
     pub rollback_on_failure: bool,
 
+    /// Upgrade every release, even those whose rendered manifests equal the deployed ones (by
+    /// default such releases are left alone and reported as unchanged); re-applies drifted objects.
+    #[arg(long, global = true)]
+    pub force_upgrade: bool,
+
     /// Before installing, roll releases left pending by an interrupted run back to their last
     /// deployed revision (or uninstall those never deployed).
     #[arg(long, global = true)]

@@ -14,6 +14,8 @@ use tokio::sync::Semaphore;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    /// Deployed already with exactly these manifests: no upgrade was run.
+    Unchanged,
     Failed(String),
     /// Not attempted because an earlier tier failed or the run was interrupted.
     NotAttempted,
@@ -47,6 +49,7 @@ impl Report {
         for r in &self.releases {
             let status = match &r.status {
                 Status::Ok => format!("ok      {:>6.1}s", r.elapsed.as_secs_f64()),
+                Status::Unchanged => format!("unchanged {:>4.1}s", r.elapsed.as_secs_f64()),
                 Status::Failed(why) => format!("FAILED  {:>6.1}s  {why}", r.elapsed.as_secs_f64()),
                 Status::NotAttempted => "not attempted".to_string(),
             };
@@ -102,7 +105,16 @@ pub async fn prepare(plan: &Plan, helm: &Helm) -> Result<()> {
     Ok(())
 }
 
-pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, interrupt: &Interrupt) -> Result<Report> {
+/// How one release's task ended.
+enum Ran {
+    /// The probe found nothing to change; helm upgrade was not run.
+    Unchanged(Duration),
+    Helm(std::io::Result<Outcome>),
+}
+
+/// Runs the plan. Releases named in `deployed` (status deployed) whose step has a probe are
+/// upgraded only when their rendered manifests differ from the deployed ones.
+pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, interrupt: &Interrupt, deployed: &[String]) -> Result<Report> {
     prepare(plan, helm).await?;
     if plan.mode == Mode::Template {
         return render_all(plan, helm, interrupt).await;
@@ -122,15 +134,16 @@ pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, inter
             continue;
         }
         let limit = concurrency.unwrap_or(tier.steps.len()).max(1);
-        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress).await;
+        let results = run_tier(&tier.steps, helm, limit, interrupt, &progress, deployed).await;
         for (step, result) in tier.steps.iter().zip(results) {
             let (status, started, elapsed) = match result {
                 None => (Status::NotAttempted, Duration::ZERO, Duration::ZERO),
-                Some((at, Ok(out))) if out.success() => (Status::Ok, at, out.elapsed),
-                Some((at, Ok(out))) => (Status::Failed(failure_reason(&out)), at, out.elapsed),
-                Some((at, Err(e))) => (Status::Failed(format!("cannot run helm: {e}")), at, Duration::ZERO),
+                Some((at, Ran::Unchanged(took))) => (Status::Unchanged, at, took),
+                Some((at, Ran::Helm(Ok(out)))) if out.success() => (Status::Ok, at, out.elapsed),
+                Some((at, Ran::Helm(Ok(out)))) => (Status::Failed(failure_reason(&out)), at, out.elapsed),
+                Some((at, Ran::Helm(Err(e)))) => (Status::Failed(format!("cannot run helm: {e}")), at, Duration::ZERO),
             };
-            stop |= !matches!(status, Status::Ok);
+            stop |= !matches!(status, Status::Ok | Status::Unchanged);
             report.releases.push(ReleaseReport { release: step.release.clone(), tier: tier_no, status, started, elapsed });
         }
         report.interrupted |= interrupt.raised();
@@ -147,36 +160,46 @@ async fn run_tier(
     limit: usize,
     interrupt: &Interrupt,
     progress: &Progress,
-) -> Vec<Option<(Duration, std::io::Result<Outcome>)>> {
+    deployed: &[String],
+) -> Vec<Option<(Duration, Ran)>> {
     let gate = Arc::new(Semaphore::new(limit));
     let mut handles = Vec::new();
     for step in steps {
         let (helm, gate, interrupt, step, progress) = (helm.clone(), gate.clone(), interrupt.clone(), step.clone(), progress.clone());
+        let probe = step.probe.clone().filter(|_| deployed.contains(&step.release));
         handles.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
             if interrupt.raised() {
                 return None;
             }
-            progress.set(&step.release, State::Running(Instant::now()));
-            Some((progress.start().elapsed(), helm.run(&step.invocation).await))
+            let began = Instant::now();
+            progress.set(&step.release, State::Running(began));
+            let at = progress.start().elapsed();
+            if let Some(probe) = probe {
+                if unchanged(&helm, &probe).await {
+                    return Some((at, Ran::Unchanged(began.elapsed())));
+                }
+            }
+            Some((at, Ran::Helm(helm.run(&step.invocation).await)))
         }));
     }
     let mut results = Vec::new();
     for (step, handle) in steps.iter().zip(handles) {
         let result = handle.await.ok().flatten();
         match &result {
-            Some((_, Ok(out))) if out.success() => progress.set(&step.release, State::Done(out.elapsed)),
-            Some((_, Ok(out))) => {
+            Some((_, Ran::Unchanged(took))) => progress.set(&step.release, State::Unchanged(*took)),
+            Some((_, Ran::Helm(Ok(out)))) if out.success() => progress.set(&step.release, State::Done(out.elapsed)),
+            Some((_, Ran::Helm(Ok(out)))) => {
                 progress.set(&step.release, State::Failed(out.elapsed));
                 progress.note(&format!("{}: {}", step.release, failure_reason(out)));
             }
-            Some((_, Err(e))) => {
+            Some((_, Ran::Helm(Err(e)))) => {
                 progress.set(&step.release, State::Failed(Duration::ZERO));
                 progress.note(&format!("{}: cannot run helm: {e}", step.release));
             }
             None => progress.set(&step.release, State::Skipped),
         }
-        if let Some((_, Ok(out))) = &result {
+        if let Some((_, Ran::Helm(Ok(out)))) = &result {
             for line in warnings(&out.stderr) {
                 progress.note(&format!("{}: {line}", step.release));
             }
@@ -184,6 +207,18 @@ async fn run_tier(
         results.push(result);
     }
     results
+}
+
+/// Whether the release's rendered manifests equal its deployed ones. Any doubt (a failed render,
+/// no deployed manifest) means "changed", so that helm decides.
+async fn unchanged(helm: &Helm, probe: &crate::plan::Probe) -> bool {
+    let (render, deployed) = tokio::join!(helm.run(&probe.render), helm.run(&probe.deployed));
+    match (render, deployed) {
+        (Ok(r), Ok(d)) if r.success() && d.success() => {
+            crate::diff::compare(&crate::diff::objects(&d.stdout), &crate::diff::objects(&r.stdout)).is_empty()
+        }
+        _ => false,
+    }
 }
 
 /// `helm template` of every release in plan order, manifests to stdout.

@@ -93,7 +93,7 @@ pub async fn uninstall(settings: &Settings, catalog: &Catalog, helm: &Helm, inte
         for note in &p.notes {
             eprintln!("{note}");
         }
-        let report = execute(&p, helm, settings.concurrency, interrupt).await?;
+        let report = execute(&p, helm, settings.concurrency, interrupt, &[]).await?;
         // Claims outlive their release: handle those of every selected release that is gone now,
         // whether this run or an earlier one uninstalled it.
         let still: Vec<String> = releases::list(helm, version, settings).await?.into_iter().map(|r| r.name).collect();

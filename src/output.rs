@@ -28,6 +28,7 @@ pub fn document(command: &str, plan: &Plan, helm_program: &str, report: &Report,
         .map(|r| {
             let (status, reason) = match &r.status {
                 Status::Ok => ("ok", None),
+                Status::Unchanged => ("unchanged", None),
                 Status::Failed(why) => ("failed", Some(why.clone())),
                 Status::NotAttempted => ("not-attempted", None),
             };

@@ -23,6 +23,16 @@ pub struct Step {
     pub component: Option<Component>,
     pub release: String,
     pub invocation: Invocation,
+    /// For installs: how to tell whether an upgrade would change anything.
+    pub probe: Option<Probe>,
+}
+
+/// `helm template` of a release and `helm get manifest` of its deployed revision: when both give
+/// the same objects, the upgrade would change nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub render: Invocation,
+    pub deployed: Invocation,
 }
 
 /// Releases that may run at the same time; a tier starts when the previous one is ready.
@@ -94,13 +104,9 @@ pub fn plan(settings: &Settings, catalog: &Catalog, helm: HelmVersion) -> Result
 
     let mut plan_tiers = Vec::new();
     if let Some(file) = &settings.secrets_values {
-        let mut args = release_head(settings, &settings.secrets_release(), &catalog.secrets_chart);
-        args.extend(["-f".into(), path_arg(file)]);
-        args.extend(["--set-string".into(), format!("affix={}", settings.affix)]);
-        args.extend(release_tail(settings, helm));
-        plan_tiers.push(Tier {
-            steps: vec![Step { component: None, release: settings.secrets_release(), invocation: Invocation { args } }],
-        });
+        let values = vec!["-f".into(), path_arg(file), "--set-string".into(), format!("affix={}", settings.affix)];
+        let step = release_step(settings, helm, None, settings.secrets_release(), &catalog.secrets_chart, values);
+        plan_tiers.push(Tier { steps: vec![step] });
     }
     for tier in tiers(&catalog.edges(), &settings.components)? {
         let steps = tier
@@ -137,20 +143,12 @@ pub fn uninstall_plan(settings: &Settings, catalog: &Catalog, helm: HelmVersion,
                 continue;
             }
             let mut args = vec!["uninstall".to_string(), release.clone()];
-            if let Some(ns) = &settings.namespace {
-                args.extend(["--namespace".into(), ns.clone()]);
-            }
-            if let Some(ctx) = &settings.kube_context {
-                args.extend(["--kube-context".into(), ctx.clone()]);
-            }
-            if let Some(cfg) = &settings.kubeconfig {
-                args.extend(["--kubeconfig".into(), path_arg(cfg)]);
-            }
+            args.extend(cluster_selection(settings));
             if settings.wait {
                 args.extend(helm.wait_flags());
             }
             args.extend(["--timeout".into(), settings.timeout.clone()]);
-            steps.push(Step { component, release, invocation: Invocation { args } });
+            steps.push(Step { component, release, invocation: Invocation { args }, probe: None });
         }
         if !steps.is_empty() {
             plan_tiers.push(Tier { steps });
@@ -159,9 +157,25 @@ pub fn uninstall_plan(settings: &Settings, catalog: &Catalog, helm: HelmVersion,
     Ok(Plan { mode: Mode::Uninstall, helm, prepare: Vec::new(), tiers: plan_tiers, notes })
 }
 
+/// A release's step: the command for this run's mode, and for installs its `helm template` twin.
+fn release_step(settings: &Settings, helm: HelmVersion, component: Option<Component>, release: String, chart: &Path, values: Vec<String>) -> Step {
+    let mut args = release_head(settings, &release, chart);
+    args.extend(values.iter().cloned());
+    args.extend(release_tail(settings, helm));
+    let probe = (settings.mode == Mode::Install && !settings.force_upgrade).then(|| {
+        let template = Settings { mode: Mode::Template, ..settings.clone() };
+        let mut render = release_head(&template, &release, chart);
+        render.extend(values);
+        let mut deployed = vec!["get".to_string(), "manifest".to_string(), release.clone()];
+        deployed.extend(cluster_selection(settings));
+        Probe { render: Invocation { args: render }, deployed: Invocation { args: deployed } }
+    });
+    Step { component, release, invocation: Invocation { args }, probe }
+}
+
 fn component_step(settings: &Settings, catalog: &Catalog, helm: HelmVersion, c: Component) -> (Step, Option<String>) {
     let release = settings.release(c);
-    let mut args = release_head(settings, &release, &catalog.chart(c).dir);
+    let mut args = Vec::new();
     let mut note = None;
     if let Some(experiment) = &settings.experiment {
         match catalog.experiment_values(experiment, c) {
@@ -178,8 +192,7 @@ fn component_step(settings: &Settings, catalog: &Catalog, helm: HelmVersion, c: 
     for sub in settings.disabled_subcomponents.get(&c).into_iter().flatten() {
         args.extend(["--set".into(), format!("{sub}.enabled=false")]);
     }
-    args.extend(release_tail(settings, helm));
-    (Step { component: Some(c), release, invocation: Invocation { args } }, note)
+    (release_step(settings, helm, Some(c), release, &catalog.chart(c).dir, args), note)
 }
 
 /// `upgrade --install REL CHART` or `template REL CHART`, then namespace and cluster selection.
@@ -196,12 +209,29 @@ fn release_head(settings: &Settings, release: &str, chart: &Path) -> Vec<String>
         if settings.create_namespace {
             args.push("--create-namespace".into());
         }
-        if let Some(ctx) = &settings.kube_context {
-            args.extend(["--kube-context".into(), ctx.clone()]);
-        }
-        if let Some(cfg) = &settings.kubeconfig {
-            args.extend(["--kubeconfig".into(), path_arg(cfg)]);
-        }
+        args.extend(kube_flags(settings));
+    }
+    args
+}
+
+/// `--namespace`, `--kube-context` and `--kubeconfig`, as given.
+pub fn cluster_selection(settings: &Settings) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(ns) = &settings.namespace {
+        args.extend(["--namespace".into(), ns.clone()]);
+    }
+    args.extend(kube_flags(settings));
+    args
+}
+
+/// `--kube-context` and `--kubeconfig`, as given.
+fn kube_flags(settings: &Settings) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(ctx) = &settings.kube_context {
+        args.extend(["--kube-context".into(), ctx.clone()]);
+    }
+    if let Some(cfg) = &settings.kubeconfig {
+        args.extend(["--kubeconfig".into(), path_arg(cfg)]);
     }
     args
 }
@@ -294,6 +324,7 @@ mod tests {
             wait: true,
             concurrency: None,
             rollback_on_failure: false,
+            force_upgrade: false,
             recover: false,
             output: crate::cli::OutputFormat::Text,
         }
@@ -369,6 +400,21 @@ mod tests {
         assert!(args_of(&v3, "test-iam").contains(&"--wait".to_string()));
         let nowait = plan(&Settings { wait: false, ..settings() }, &catalog(), V4).unwrap();
         assert!(!args_of(&nowait, "test-iam").iter().any(|a| a.starts_with("--wait")));
+    }
+
+    #[test]
+    fn installs_carry_their_template_twin_unless_forced() {
+        let s = Settings { mode: Mode::Install, experiment: Some("lsst".into()), ..settings() };
+        let p = plan(&s, &catalog(), V4).unwrap();
+        let step = p.steps().find(|s| s.release == "test-panda").unwrap();
+        let probe = step.probe.as_ref().unwrap();
+        assert_eq!(&probe.render.args[..3], ["template", "test-panda", "helm/panda"]);
+        assert!(probe.render.args.contains(&"values/lsst/panda.yaml".to_string()));
+        assert!(!probe.render.args.iter().any(|a| a.starts_with("--wait") || a == "--timeout"));
+        assert_eq!(probe.deployed.args, ["get", "manifest", "test-panda", "--namespace", "panda"]);
+        let forced = plan(&Settings { force_upgrade: true, ..s }, &catalog(), V4).unwrap();
+        assert!(forced.steps().all(|s| s.probe.is_none()));
+        assert!(plan(&settings(), &catalog(), V4).unwrap().steps().all(|s| s.probe.is_none()), "a dry run probes nothing");
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::settings::{load_yaml_mapping, Settings};
 pub struct Cleared {
     pub cluster: Cluster,
     pub lock: Lock,
+    /// Releases in status `deployed` before the run (candidates for "unchanged").
+    pub deployed: Vec<String>,
 }
 
 pub async fn check(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<Cleared> {
@@ -24,7 +26,7 @@ pub async fn check(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<Clea
     cluster.ensure_namespace(settings.create_namespace).await?;
     let lock = Lock::acquire(&cluster).await?;
     match check_releases(settings, plan, helm).await {
-        Ok(()) => Ok(Cleared { cluster, lock }),
+        Ok(deployed) => Ok(Cleared { cluster, lock, deployed }),
         Err(e) => {
             lock.release().await;
             Err(e)
@@ -32,8 +34,10 @@ pub async fn check(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<Clea
     }
 }
 
-async fn check_releases(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<()> {
+/// Returns the releases that are `deployed` now.
+async fn check_releases(settings: &Settings, plan: &Plan, helm: &Helm) -> Result<Vec<String>> {
     let deployed = releases::list(helm, plan.helm, settings).await?;
+    let healthy: Vec<String> = deployed.iter().filter(|r| r.status == "deployed").map(|r| r.name.clone()).collect();
     let planned: Vec<&str> = plan.steps().map(|s| s.release.as_str()).collect();
     let pending: Vec<&Release> = deployed.iter().filter(|r| r.is_pending() && planned.contains(&r.name.as_str())).collect();
     if !pending.is_empty() {
@@ -50,7 +54,7 @@ async fn check_releases(settings: &Settings, plan: &Plan, helm: &Helm) -> Result
         }
     }
     if settings.secrets_values.is_some() {
-        return Ok(()); // this run deploys the secrets release itself, from a file already checked
+        return Ok(healthy); // this run deploys the secrets release itself, from a file already checked
     }
     let secrets = settings.secrets_release();
     let ns = settings.namespace.as_deref().unwrap_or("the current namespace");
@@ -75,7 +79,7 @@ async fn check_releases(settings: &Settings, plan: &Plan, helm: &Helm) -> Result
             settings.affix.as_str()
         )));
     }
-    Ok(())
+    Ok(healthy)
 }
 
 fn refuse_fixme(values: &serde_json::Value, what: &str) -> Result<()> {

@@ -10,6 +10,7 @@ pub enum State {
     Waiting,
     Running(Instant),
     Done(Duration),
+    Unchanged(Duration),
     Failed(Duration),
     Skipped,
 }
@@ -88,6 +89,7 @@ impl Progress {
             State::Waiting => "waiting".to_string(),
             State::Running(since) => format!("{} {:.1}s", self.verb, since.elapsed().as_secs_f64()),
             State::Done(took) => format!("done ({:.1}s)", took.as_secs_f64()),
+            State::Unchanged(took) => format!("unchanged ({:.1}s)", took.as_secs_f64()),
             State::Failed(took) => format!("FAILED ({:.1}s)", took.as_secs_f64()),
             State::Skipped => "skipped".to_string(),
         };

@@ -26,20 +26,7 @@ impl Release {
     }
 }
 
-/// `--namespace`, `--kube-context` and `--kubeconfig` for helm commands that read the cluster.
-pub fn cluster_flags(settings: &Settings) -> Vec<String> {
-    let mut args = Vec::new();
-    if let Some(ns) = &settings.namespace {
-        args.extend(["--namespace".into(), ns.clone()]);
-    }
-    if let Some(ctx) = &settings.kube_context {
-        args.extend(["--kube-context".into(), ctx.clone()]);
-    }
-    if let Some(cfg) = &settings.kubeconfig {
-        args.extend(["--kubeconfig".into(), cfg.to_string_lossy().into_owned()]);
-    }
-    args
-}
+pub use crate::plan::cluster_selection as cluster_flags;
 
 /// Every release of the namespace, whatever its status.
 pub async fn list(helm: &Helm, version: HelmVersion, settings: &Settings) -> Result<Vec<Release>> {

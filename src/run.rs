@@ -105,7 +105,7 @@ async fn run(cli: Cli) -> Result<i32> {
     let interrupt = Interrupt::default();
     spawn_signal_watch(helm.clone(), interrupt.clone());
     if settings.mode == Mode::Template {
-        execute(&p, &helm, settings.concurrency, &interrupt).await?;
+        execute(&p, &helm, settings.concurrency, &interrupt, &[]).await?;
         return Ok(exit_code::SUCCESS);
     }
     install(&settings, &p, &helm, &interrupt).await
@@ -114,7 +114,7 @@ async fn run(cli: Cli) -> Result<i32> {
 /// Preflight, then the tiers, then the report; the namespace lock is released on every path.
 async fn install(settings: &Settings, p: &crate::plan::Plan, helm: &Helm, interrupt: &Interrupt) -> Result<i32> {
     let cleared = preflight::check(settings, p, helm).await?;
-    let outcome = execute(p, helm, settings.concurrency, interrupt).await;
+    let outcome = execute(p, helm, settings.concurrency, interrupt, &cleared.deployed).await;
     let result = match outcome {
         Ok(report) => finish(settings, p, helm, &cleared.cluster, report).await,
         Err(e) => Err(e),

@@ -133,7 +133,7 @@ pub async fn deploy(settings: &Settings, catalog: &Catalog, helm: &Helm, interru
     let cluster = Cluster::connect(settings).await?;
     cluster.ensure_namespace(settings.create_namespace).await?;
     let lock = Lock::acquire(&cluster).await?;
-    let report = execute(&p, helm, None, interrupt).await;
+    let report = execute(&p, helm, None, interrupt, &[]).await;
     lock.release().await;
     let report = report?;
     print!("{}", report.summary());

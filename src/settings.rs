@@ -49,6 +49,8 @@ pub struct Settings {
     pub wait: bool,
     pub concurrency: Option<usize>,
     pub rollback_on_failure: bool,
+    /// Upgrade even releases whose rendered manifests equal the deployed ones.
+    pub force_upgrade: bool,
     pub recover: bool,
     pub output: crate::cli::OutputFormat,
 }
@@ -105,6 +107,7 @@ impl Settings {
             wait: !args.no_wait,
             concurrency: args.concurrency,
             rollback_on_failure: args.rollback_on_failure,
+            force_upgrade: args.force_upgrade,
             recover: args.recover,
             output: args.output,
         })

@@ -353,7 +353,7 @@ mod tests {
     use crate::settings::Mode;
 
     fn step(c: Component, args: &[&str]) -> Step {
-        Step { component: Some(c), release: format!("test-{c}"), invocation: Invocation { args: args.iter().map(|s| s.to_string()).collect() } }
+        Step { component: Some(c), release: format!("test-{c}"), invocation: Invocation { args: args.iter().map(|s| s.to_string()).collect() }, probe: None }
     }
 
     fn catalog() -> Catalog {

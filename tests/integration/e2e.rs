@@ -7,6 +7,12 @@ use std::path::Path;
 
 const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
 
+fn revisions(helm: &Path, ns: &str) -> Vec<(String, String)> {
+    let out = std::process::Command::new(helm).args(["list", "-n", ns, "-o", "json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["revision"].as_str().unwrap().to_string())).collect()
+}
+
 fn install(helm: &Path, ns: &str, experiment: &str) -> String {
     let out = panda_install()
         .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", experiment, "-n", ns, "--timeout", "5m", "--helm"])
@@ -14,8 +20,9 @@ fn install(helm: &Path, ns: &str, experiment: &str) -> String {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "install of {experiment} failed:\n{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
-    stderr
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "install of {experiment} failed:\n{stdout}\n{stderr}");
+    format!("{stdout}{stderr}")
 }
 
 fn full_stack(experiment: &str) {
@@ -33,8 +40,12 @@ fn full_stack(experiment: &str) {
     println!("{experiment}: {} releases deployed, {pods} pods Ready", releases.len());
 
     let before = object_uids(&ns.0);
+    let revisions_before = revisions(&helm, &ns.0);
     assert!(!before.is_empty());
-    install(&helm, &ns.0, experiment);
+    let second = install(&helm, &ns.0, experiment);
+    let unchanged = second.lines().filter(|l| l.contains("unchanged") && l.contains("tier ") && !l.starts_with('[')).count();
+    assert_eq!(unchanged, 7, "the second run should leave all 7 releases unchanged:\n{second}");
+    assert_eq!(revisions(&helm, &ns.0), revisions_before, "the second run made new revisions");
     let after = object_uids(&ns.0);
     let created: Vec<&String> = after.difference(&before).collect();
     let deleted: Vec<&String> = before.difference(&after).collect();
