@@ -262,7 +262,31 @@ fn failure_reason(out: &Outcome) -> String {
     }
 }
 
-/// helm's warnings (e.g. PodSecurity), to pass through tagged with the release.
+/// helm's warnings, to pass through tagged with the release. The API server's warnings (PodSecurity,
+/// deprecations) reach helm's stderr as client-go log lines from `warnings.go`; client-go's other log
+/// lines (`I1121 19:40:10.98 ... reflector.go ...`) are noise about helm's watches, not the release.
 fn warnings(stderr: &str) -> impl Iterator<Item = &str> {
-    stderr.lines().filter(|l| l.contains("WARNING") || l.contains("Warning") || l.contains("warning"))
+    let klog = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 5 && b"IWEF".contains(&b[0]) && b[1..5].iter().all(u8::is_ascii_digit) && b[5] == b' '
+    };
+    stderr.lines().filter(move |l| {
+        let warning = l.contains("WARNING") || l.contains("Warning") || l.contains("warning");
+        warning && (!klog(l) || l.contains("warnings.go"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_keep_pod_security_and_drop_client_go_logs() {
+        let psa = r#"I1121 19:41:57.739173   32104 warnings.go:107] "Warning: would violate PodSecurity \"restricted:latest\": x""#;
+        let noise = r#"I1121 19:40:10.984696   30733 reflector.go:664] "Warning: watch ended with error""#;
+        let plain = "WARNING: Kubernetes configuration file is group-readable";
+        let stderr = format!("{psa}\n{noise}\n{plain}\n");
+        let kept: Vec<&str> = warnings(&stderr).collect();
+        assert_eq!(kept, vec![psa, plain]);
+    }
 }

@@ -27,6 +27,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> + Clone
         }
     };
     init_tracing(cli.verbose);
+    // One TLS crypto provider, chosen here: with several compiled in (dependencies may enable
+    // others), rustls refuses to pick one itself.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let result = match runtime {
         Ok(rt) => rt.block_on(run(cli)),

@@ -30,8 +30,10 @@ fn full_stack(experiment: &str) {
     prepare_charts(&helm);
     let ns = Namespace::new(&format!("e2e-{}", experiment.replace('_', "-")));
     let stderr = install(&helm, &ns.0, experiment);
-    assert!(!stderr.contains("would violate PodSecurity \"baseline"), "baseline violation:\n{stderr}");
-    let restricted = stderr.lines().filter(|l| l.contains("would violate PodSecurity \"restricted")).count();
+    // helm prints the API server's warnings with escaped quotes: PodSecurity \"restricted:latest\"
+    let psa = |level: &str| stderr.lines().filter(|l| l.contains("would violate PodSecurity") && l.contains(level)).count();
+    assert_eq!(psa("baseline"), 0, "baseline violation:\n{stderr}");
+    let restricted = psa("restricted");
     println!("{experiment}: {restricted} PodSecurity \"restricted\" warnings");
     let releases = helm_releases(&helm, &ns.0);
     assert_eq!(releases.len(), 7, "{releases:?}");
@@ -106,4 +108,29 @@ fn a_failing_release_stops_later_tiers_with_the_documented_code() {
     let releases = helm_releases(&helm, &ns.0);
     assert!(!releases.iter().any(|(n, _)| n == "test-panda"), "panda was installed: {releases:?}");
     assert!(releases.iter().any(|(n, s)| n == "test-secrets" && s == "deployed"), "{releases:?}");
+}
+
+/// The control for the "0 restricted warnings" figure: a values override that breaks "restricted"
+/// must show up, relayed by panda-install and tagged with its release.
+#[test]
+fn pod_security_warnings_are_relayed_with_their_release() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("psa-control");
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("root.yaml");
+    std::fs::write(&root_file, "activemq:\n  securityContext:\n    allowPrivilegeEscalation: true\n").unwrap();
+    let out = panda_install()
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--values"])
+        .arg(format!("msgsvc={}", root_file.display()))
+        .arg("--helm")
+        .arg(&helm)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let relayed: Vec<&str> = stderr.lines().filter(|l| l.contains("would violate PodSecurity") && l.contains("restricted")).collect();
+    assert!(!relayed.is_empty(), "no PodSecurity warning relayed:\n{stderr}");
+    assert!(relayed.iter().all(|l| l.starts_with("test-msgsvc: ")), "{relayed:?}");
+    assert!(relayed.iter().any(|l| l.contains("allowPrivilegeEscalation")), "{relayed:?}");
 }
