@@ -69,7 +69,7 @@ async fn check_releases(settings: &Settings, plan: &Plan, helm: &Helm) -> Result
             )))
         }
     }
-    let values = releases::user_values(helm, settings, &secrets).await?;
+    let values = releases::deployed_values(helm, settings, &secrets).await?;
     refuse_fixme(&values, &format!("the secrets release {secrets}"))?;
     let affix = values.get("affix").and_then(|a| a.as_str());
     if affix.is_some_and(|a| a != settings.affix.as_str()) {

@@ -47,10 +47,11 @@ pub fn parse_list(json: &str) -> Result<Vec<Release>> {
     serde_json::from_str(json).map_err(|e| Error::Internal(anyhow::anyhow!("unexpected `helm list` output: {e}")))
 }
 
-/// The user-supplied values of a release (`helm get values -o json`), e.g. the secrets release's.
-/// They may hold secrets: callers only inspect them and never print values.
-pub async fn user_values(helm: &Helm, settings: &Settings, release: &str) -> Result<serde_json::Value> {
-    let mut args: Vec<String> = vec!["get".into(), "values".into(), release.into(), "--output".into(), "json".into()];
+/// The computed values of a release (`helm get values --all -o json`: the chart's defaults merged
+/// with what was supplied), e.g. the secrets release's. They may hold secrets: callers only inspect
+/// them and never print values.
+pub async fn deployed_values(helm: &Helm, settings: &Settings, release: &str) -> Result<serde_json::Value> {
+    let mut args: Vec<String> = vec!["get".into(), "values".into(), release.into(), "--all".into(), "--output".into(), "json".into()];
     args.extend(cluster_flags(settings));
     let out = helm.run(&Invocation { args }).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
     if !out.success() {

@@ -161,3 +161,34 @@ fn dry_run_prints_no_secret_from_the_secrets_file() {
     assert!(out.contains("-f") && out.contains("secrets.yaml"));
     assert!(!out.contains("CANARY-s3cr3t-4815"), "{out}");
 }
+
+#[test]
+fn secrets_init_writes_a_private_file_with_generated_passwords() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("secrets.yaml");
+    let assert = panda_install().args(["secrets", "init", "--out"]).arg(&out_file).assert().success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(std::fs::metadata(&out_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let values: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let password = values["msgsvc"]["basePassword"].as_str().unwrap().to_string();
+    assert_eq!(password.len(), 32);
+    assert_ne!(password, values["panda"]["database"]["password"].as_str().unwrap());
+    assert!(!stderr.contains(&password), "a generated password was printed");
+    // what a human decides stays FIXME and is listed
+    assert_eq!(values["rucio"]["password"].as_str(), Some("FIXME"));
+    assert!(stderr.contains("rucio.password"), "{stderr}");
+    // no overwrite without --force
+    panda_install().args(["secrets", "init", "--out"]).arg(&out_file).assert().code(USAGE).stderr(contains("--force"));
+}
+
+#[test]
+fn completions_offer_components_subcomponents_and_experiments_and_man_renders() {
+    let assert = panda_install().args(["completions", "bash"]).assert().success();
+    let script = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for word in ["harvester", "panda.jedi", "idds.daemon", "atlas_testbed", "lsst-prod", "uninstall"] {
+        assert!(script.contains(word), "bash completions lack {word}");
+    }
+    panda_install().args(["completions", "fish"]).assert().success().stdout(contains("panda.jedi"));
+    panda_install().arg("man").assert().success().stdout(contains(".TH panda-install 1"));
+}

@@ -391,3 +391,94 @@ fn canary_secrets_appear_in_no_output_and_no_child_command_line() {
     });
     assert_eq!(String::from_utf8_lossy(&decoded.unwrap().stdout), canary);
 }
+
+#[test]
+fn preflight_refuses_missing_incomplete_or_mismatched_secrets() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    prepare_charts(&helm);
+    let ns = Namespace::new("preflight");
+    let spy = crate::support::HelmSpy::wrapping(Some(&helm));
+    let run = |extra: &[&str]| {
+        panda_install().args(["-a", "test-", "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--helm"]).arg(&spy.program).args(extra).output().unwrap()
+    };
+    let changed = || spy.calls().iter().filter(|c| c.starts_with("upgrade") || c.starts_with("install")).count();
+
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("secrets release test-secrets is not installed"), "{stderr}");
+
+    // the shipped values still say FIXME: `secrets deploy` refuses them and names the keys
+    let out = run(&["secrets", "deploy", "-f", "secrets/values.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("msgsvc.basePassword") && stderr.contains("FIXME"), "{stderr}");
+    assert_eq!(changed(), 0, "{:?}", spy.calls());
+
+    // deployed behind panda-install's back with FIXME left: the install refuses and names the keys
+    let status = Command::new(&helm)
+        .args(["upgrade", "--install", "test-secrets"])
+        .arg(root().join("secrets"))
+        .args(["-n", &ns.0, "--set-string", "affix=test-"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("still has FIXME at") && stderr.contains("panda.database.password"), "{stderr}");
+
+    // complete, but made for another affix: the hosts would not match
+    let status = Command::new(&helm)
+        .args(["upgrade", "--install", "test-secrets"])
+        .arg(root().join("secrets"))
+        .args(["-n", &ns.0, "-f"])
+        .arg(root().join(TEST_SECRETS))
+        .args(["--set-string", "affix=other-"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("deployed with affix \"other-\""), "{stderr}");
+    assert_eq!(changed(), 0, "a refused run changed something: {:?}", spy.calls());
+}
+
+#[test]
+fn preflight_refuses_an_unreachable_cluster_and_a_missing_namespace() {
+    let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
+    let spy = crate::support::HelmSpy::wrapping(Some(&helm));
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead.kubeconfig");
+    std::fs::write(
+        &dead,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\n\
+         contexts:\n- name: dead\n  context:\n    cluster: dead\n    user: nobody\ncurrent-context: dead\nusers:\n- name: nobody\n  user:\n    token: x\n",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = panda_install()
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc", "-n", "anything", "--kubeconfig"])
+        .arg(&dead)
+        .arg("--helm")
+        .arg(&spy.program)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("Kubernetes cluster unreachable"), "{stderr}");
+    println!("unreachable cluster reported in {:.2}s", start.elapsed().as_secs_f64());
+
+    let out = panda_install()
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc", "-n", "no-such-namespace-here", "--helm"])
+        .arg(&spy.program)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("namespace no-such-namespace-here does not exist") && stderr.contains("--create-namespace"), "{stderr}");
+    assert!(spy.calls().iter().all(|c| c.starts_with("version")), "{:?}", spy.calls());
+}
