@@ -275,15 +275,7 @@ mod tests {
     use Component::*;
 
     fn catalog() -> Catalog {
-        let edges: BTreeMap<Component, Vec<Component>> = BTreeMap::from([
-            (Msgsvc, vec![]),
-            (Iam, vec![]),
-            (Panda, vec![Msgsvc, Iam]),
-            (Harvester, vec![Panda]),
-            (Idds, vec![Panda]),
-            (Bigmon, vec![Panda]),
-        ]);
-        let charts = edges
+        let charts = crate::tiers::seed_edges()
             .into_iter()
             .map(|(c, deps)| {
                 let info = ChartInfo {

@@ -53,22 +53,25 @@ fn describe_cycle(edges: &BTreeMap<Component, Vec<Component>>, stuck: &[Componen
     }
 }
 
+/// The graph the shipped charts declare (seed: ActiveMQ, IAM -> PanDA -> Harvester, iDDS, BigMon),
+/// for tests of the modules that order by it.
+#[cfg(test)]
+pub(crate) fn seed_edges() -> BTreeMap<Component, Vec<Component>> {
+    use Component::*;
+    BTreeMap::from([
+        (Msgsvc, vec![]),
+        (Iam, vec![]),
+        (Panda, vec![Msgsvc, Iam]),
+        (Harvester, vec![Panda]),
+        (Idds, vec![Panda]),
+        (Bigmon, vec![Panda]),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use Component::*;
-
-    /// The graph the shipped charts declare (seed: ActiveMQ, IAM -> PanDA -> Harvester, iDDS, BigMon).
-    pub fn seed_edges() -> BTreeMap<Component, Vec<Component>> {
-        BTreeMap::from([
-            (Msgsvc, vec![]),
-            (Iam, vec![]),
-            (Panda, vec![Msgsvc, Iam]),
-            (Harvester, vec![Panda]),
-            (Idds, vec![Panda]),
-            (Bigmon, vec![Panda]),
-        ])
-    }
 
     fn permutations(items: &[Component]) -> Vec<Vec<Component>> {
         if items.len() <= 1 {

@@ -1,6 +1,7 @@
+{{- /* process-templates.py, shared by the PanDA server and JEDI sandboxes: renders every "<name>.template" of a
+     directory from the environment. Kept once here instead of a copy per sub-chart. */ -}}
+{{- define "panda-lib.script.processTemplates" -}}
 #!/usr/bin/env python3
-# (Same file as charts/server/files/process-templates.py: each sub-chart ships its own copy so that it
-# renders and rolls independently.)
 """Render every "<name>.template" file of a directory into "<name>", replacing ${VAR} by the value of
 the environment variable VAR. Unknown variables are left as they are (and reported), so a missing
 Secret key is visible in the log instead of silently becoming an empty string.
@@ -42,3 +43,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+{{- end }}
