@@ -28,14 +28,18 @@ impl Cluster {
         };
         let namespace = settings.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
         let client = Client::try_from(config).map_err(|e| unreachable(e.to_string()))?;
-        client.apiserver_version().await.map_err(|e| unreachable(e.to_string()))?;
+        // No round-trip here: the first real request (the namespace check) proves reachability.
         Ok(Cluster { client, namespace })
     }
 
     /// Checks that the namespace exists, creating it when `create` is set.
     pub async fn ensure_namespace(&self, create: bool) -> Result<()> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        if api.get_opt(&self.namespace).await.map_err(|e| Error::Preflight(format!("cannot read namespace {}: {e}", self.namespace)))?.is_some() {
+        let found = api.get_opt(&self.namespace).await.map_err(|e| match e {
+            kube::Error::Api(_) => Error::Preflight(format!("cannot read namespace {}: {e}", self.namespace)),
+            other => Error::Preflight(format!("Kubernetes cluster unreachable: {other}")),
+        })?;
+        if found.is_some() {
             return Ok(());
         }
         if !create {
