@@ -403,7 +403,19 @@ fn application_crd(tools: &GitopsTools) {
     DONE.get_or_init(|| {
         let crd = tools.crd.to_str().unwrap();
         kubectl(&["apply", "--server-side", "--force-conflicts", "--field-manager", "panda-install-tests", "-f", crd]);
-        kubectl(&["wait", "--for", "condition=Established", "--timeout", "60s", "crd/applications.argoproj.io"]);
+        // A CRD just created may have no status yet, and `kubectl wait` then fails at once: retry.
+        let start = std::time::Instant::now();
+        loop {
+            let waited = std::process::Command::new("kubectl")
+                .args(["wait", "--for", "condition=Established", "--timeout", "10s", "crd/applications.argoproj.io"])
+                .output()
+                .unwrap();
+            if waited.status.success() {
+                break;
+            }
+            assert!(start.elapsed().as_secs() < 60, "the Application CRD never became Established: {}", String::from_utf8_lossy(&waited.stderr));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     });
 }
 
