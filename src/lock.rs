@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::chrono::{DateTime, Utc};
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -18,7 +19,9 @@ const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// A held lock; call `release` at the end of the run.
 pub struct Lock {
     api: Api<Lease>,
-    holder: String,
+    /// The resourceVersion of the lease as this run last wrote it: a delete guarded by it can only
+    /// remove our own lease, never one another run took over since.
+    version: Arc<Mutex<Option<String>>>,
     renewer: JoinHandle<()>,
 }
 
@@ -57,13 +60,11 @@ impl Lock {
         let api: Api<Lease> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
         let holder = holder_identity();
         let failed = |e: kube::Error| Error::Preflight(format!("cannot take the lock (Lease {LEASE_NAME}): {e}"));
-        match api.get_opt(LEASE_NAME).await.map_err(failed)? {
-            None => match api.create(&PostParams::default(), &lease(&holder, None)).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 409 => return Err(busy(&cluster.namespace, "another run (it took the lock just now)")),
-                Err(e) => return Err(failed(e)),
-            },
-            Some(existing) => {
+        // Create first: the common case (no lock) costs one request.
+        let written = match api.create(&PostParams::default(), &lease(&holder, None)).await {
+            Ok(created) => created,
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                let existing = api.get(LEASE_NAME).await.map_err(failed)?;
                 let spec = existing.spec.clone().unwrap_or_default();
                 if !expired(&spec, Utc::now()) {
                     let other = spec.holder_identity.unwrap_or_else(|| "an unknown holder".into());
@@ -74,21 +75,21 @@ impl Lock {
                 api.replace(LEASE_NAME, &PostParams::default(), &lease(&holder, rv)).await.map_err(|e| match e {
                     kube::Error::Api(ref a) if a.code == 409 => busy(&cluster.namespace, "another run (it took over the stale lock just now)"),
                     e => failed(e),
-                })?;
+                })?
             }
-        }
-        let renewer = tokio::spawn(renew(api.clone(), holder.clone()));
-        Ok(Lock { api, holder, renewer })
+            Err(e) => return Err(failed(e)),
+        };
+        let version = Arc::new(Mutex::new(written.metadata.resource_version));
+        let renewer = tokio::spawn(renew(api.clone(), holder, version.clone()));
+        Ok(Lock { api, version, renewer })
     }
 
-    /// Stops renewing and deletes the lease if this run still holds it.
+    /// Stops renewing and deletes the lease, unless another run has taken it over since.
     pub async fn release(self) {
         self.renewer.abort();
-        if let Ok(Some(current)) = self.api.get_opt(LEASE_NAME).await {
-            if current.spec.and_then(|s| s.holder_identity).as_deref() == Some(&self.holder) {
-                let _ = self.api.delete(LEASE_NAME, &DeleteParams::default()).await;
-            }
-        }
+        let version = self.version.lock().unwrap().clone();
+        let guard = DeleteParams { preconditions: Some(Preconditions { resource_version: version, uid: None }), ..DeleteParams::default() };
+        let _ = self.api.delete(LEASE_NAME, &guard).await;
     }
 }
 
@@ -100,7 +101,7 @@ fn busy(namespace: &str, holder: &str) -> Error {
     ))
 }
 
-async fn renew(api: Api<Lease>, holder: String) {
+async fn renew(api: Api<Lease>, holder: String, version: Arc<Mutex<Option<String>>>) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         let Ok(Some(mut current)) = api.get_opt(LEASE_NAME).await else { continue };
@@ -110,7 +111,9 @@ async fn renew(api: Api<Lease>, holder: String) {
             return;
         }
         spec.renew_time = Some(MicroTime(Utc::now()));
-        let _ = api.replace(LEASE_NAME, &PostParams::default(), &current).await;
+        if let Ok(renewed) = api.replace(LEASE_NAME, &PostParams::default(), &current).await {
+            *version.lock().unwrap() = renewed.metadata.resource_version;
+        }
     }
 }
 
