@@ -119,14 +119,13 @@ pub async fn execute(plan: &Plan, helm: &Helm, concurrency: Option<usize>, inter
     if plan.mode == Mode::Template {
         return render_all(plan, helm, interrupt).await;
     }
-    let base = usize::from(!plan.tiers.first().is_some_and(|t| t.steps.iter().any(|s| s.component.is_none())));
     let verb = if plan.mode == Mode::Uninstall { "uninstalling" } else { "installing" };
-    let rows = plan.tiers.iter().enumerate().flat_map(|(i, t)| t.steps.iter().map(move |s| (i + base, s.release.clone()))).collect();
+    let rows = plan.tiers.iter().enumerate().flat_map(|(i, t)| t.steps.iter().map(move |s| (plan.tier_number(i), s.release.clone()))).collect();
     let progress = Progress::new(rows, verb);
     let mut report = Report::default();
     let mut stop = false;
     for (i, tier) in plan.tiers.iter().enumerate() {
-        let tier_no = i + base;
+        let tier_no = plan.tier_number(i);
         if stop || interrupt.raised() {
             report.interrupted |= interrupt.raised();
             report.releases.extend(tier.steps.iter().map(|s| not_attempted(s, tier_no)));

@@ -57,6 +57,12 @@ impl Plan {
         self.tiers.iter().flat_map(|t| t.steps.iter())
     }
 
+    /// The number a tier is shown with: the secrets tier is 0, component tiers count from 1.
+    pub fn tier_number(&self, index: usize) -> usize {
+        let secrets_first = self.tiers.first().is_some_and(|t| t.steps.iter().any(|s| s.component.is_none()));
+        index + usize::from(!secrets_first)
+    }
+
     /// The plan as a shell script: comments, then one copy-pasteable command per line.
     pub fn render(&self, helm_program: &str) -> String {
         let mut out = String::new();
@@ -71,7 +77,7 @@ impl Plan {
         }
         for (i, tier) in self.tiers.iter().enumerate() {
             let names: Vec<&str> = tier.steps.iter().map(|s| s.release.as_str()).collect();
-            out.push_str(&format!("# tier {}: {}\n", i + tier_base(self), names.join(", ")));
+            out.push_str(&format!("# tier {}: {}\n", self.tier_number(i), names.join(", ")));
             for step in &tier.steps {
                 out.push_str(&command_line(helm_program, &step.invocation));
             }
@@ -80,10 +86,6 @@ impl Plan {
     }
 }
 
-/// The secrets tier is numbered 0, component tiers from 1.
-fn tier_base(plan: &Plan) -> usize {
-    usize::from(!plan.tiers.first().is_some_and(|t| t.steps.iter().any(|s| s.component.is_none())))
-}
 
 fn command_line(helm_program: &str, inv: &Invocation) -> String {
     let mut words = vec![helm_program.to_string()];
