@@ -2,14 +2,13 @@
 //! `helm lint --strict`, release names on every object, and the wiring between the secrets chart's
 //! hosts and the Services the component charts render.
 
-use crate::support::{helm3, helm4, panda_install, root};
+use crate::support::{TEST_SECRETS, helm3, helm4, panda_install, root};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
 const COMPONENTS: [&str; 6] = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon"];
 
 pub fn experiments() -> Vec<String> {

@@ -2,10 +2,9 @@
 //! installs, every pod becomes Ready, a second run changes nothing, and helm 3 still works.
 
 use crate::charts::prepare_charts;
-use crate::support::{assert_all_pods_ready, helm3, helm4, helm_releases, object_uids, panda_install, testbed, HelmSpy, Namespace};
+use crate::support::{assert_all_pods_ready, deploy, helm3, helm4, helm_releases, object_uids, testbed, HelmSpy, Namespace};
 use std::path::Path;
 
-const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
 
 fn revisions(helm: &Path, ns: &str) -> Vec<(String, String)> {
     let out = std::process::Command::new(helm).args(["list", "-n", ns, "-o", "json"]).output().unwrap();
@@ -14,11 +13,7 @@ fn revisions(helm: &Path, ns: &str) -> Vec<(String, String)> {
 }
 
 fn install(helm: &Path, ns: &str, experiment: &str) -> String {
-    let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", experiment, "-n", ns, "--timeout", "5m", "--helm"])
-        .arg(helm)
-        .output()
-        .unwrap();
+    let out = deploy(helm, ns, experiment, &["--timeout", "5m"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "install of {experiment} failed:\n{stdout}\n{stderr}");
@@ -72,11 +67,7 @@ fn helm3_installs_msgsvc_with_its_own_flags() {
     prepare_charts(&helm);
     let ns = Namespace::new("e2e-helm3");
     let spy = HelmSpy::wrapping(Some(&helm));
-    let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--rollback-on-failure", "--helm"])
-        .arg(&spy.program)
-        .output()
-        .unwrap();
+    let out = deploy(&spy.program, &ns.0, "dev", &["-c", "msgsvc", "--rollback-on-failure"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let upgrades: Vec<String> = spy.calls().into_iter().filter(|c| c.starts_with("upgrade")).collect();
     assert_eq!(upgrades.len(), 2, "{upgrades:?}");
@@ -94,11 +85,7 @@ fn a_failing_release_stops_later_tiers_with_the_documented_code() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "activemq:\n  image:\n    tag: latest\n").unwrap();
-    let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc,panda", "-e", "dev", "-n", &ns.0, "--values"])
-        .arg(format!("msgsvc={}", bad.display()))
-        .arg("--helm")
-        .arg(&helm)
+    let out = deploy(&helm, &ns.0, "dev", &["-c".into(), "msgsvc,panda".into(), "--values".into(), format!("msgsvc={}", bad.display())])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(70), "{}", String::from_utf8_lossy(&out.stderr));
@@ -120,11 +107,7 @@ fn pod_security_warnings_are_relayed_with_their_release() {
     let dir = tempfile::tempdir().unwrap();
     let root_file = dir.path().join("root.yaml");
     std::fs::write(&root_file, "activemq:\n  securityContext:\n    allowPrivilegeEscalation: true\n").unwrap();
-    let out = panda_install()
-        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-c", "msgsvc", "-e", "dev", "-n", &ns.0, "--values"])
-        .arg(format!("msgsvc={}", root_file.display()))
-        .arg("--helm")
-        .arg(&helm)
+    let out = deploy(&helm, &ns.0, "dev", &["-c".into(), "msgsvc".into(), "--values".into(), format!("msgsvc={}", root_file.display())])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -4,14 +4,13 @@
 //! in any output or child command line.
 
 use crate::charts::prepare_charts;
-use crate::support::{helm4, helm_releases, kubectl, panda_install, root, testbed, Namespace};
+use crate::support::{deploy, helm4, helm_releases, kubectl, kubectl_apply, panda_install, root, testbed, Namespace, TEST_SECRETS};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
 const RELEASE_FAILED: i32 = 70;
 const PREFLIGHT: i32 = 75;
 const INTERRUPTED: i32 = 130;
@@ -42,17 +41,8 @@ fn delay_values(dir: &Path, component: &str, delay: &str) -> PathBuf {
     path
 }
 
-fn install_cmd(helm: &Path, ns: &str, extra: &[String]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("panda-install"));
-    cmd.current_dir(root())
-        .env_remove("PANDA_INSTALL_ROOT")
-        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", "dev", "-n", ns, "--helm"])
-        .arg(helm)
-        .args(extra);
-    if !extra.iter().any(|a| a == "--timeout") {
-        cmd.args(["--timeout", "3m"]);
-    }
-    cmd
+fn install_cmd<S: AsRef<str>>(helm: &Path, ns: &str, extra: &[S]) -> Command {
+    deploy(helm, ns, "dev", extra)
 }
 
 fn values_flags(files: &[(&str, PathBuf)]) -> Vec<String> {
@@ -124,7 +114,7 @@ fn a_release_that_never_becomes_ready_is_reported_and_a_fixed_rerun_converges() 
     assert!(stderr.contains("Ready") || stderr.contains("not ready"), "{stderr}");
     assert!(!helm_releases(&helm, &ns.0).iter().any(|(n, _)| n == "test-panda"));
     // the fix: no delay; the same command converges
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc,panda".into()]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc,panda"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(helm_releases(&helm, &ns.0).iter().all(|(_, s)| s == "deployed"));
 }
@@ -174,7 +164,7 @@ fn a_pending_release_is_refused_until_recover() {
     prepare_charts(&helm);
     let ns = Namespace::new("pending");
     // Deploy the secrets, then leave msgsvc pending-install the way a killed helm does.
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "iam".into()]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &["-c", "iam"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let dir = tempfile::tempdir().unwrap();
     let stuck = delay_values(dir.path(), "msgsvc", "1h");
@@ -194,12 +184,12 @@ fn a_pending_release_is_refused_until_recover() {
     helm_child.kill().unwrap(); // SIGKILL: helm cannot clean up, the release stays pending
     helm_child.wait().unwrap();
 
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into()]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
     assert!(stderr.contains("test-msgsvc (pending-install") && stderr.contains("--recover"), "{stderr}");
 
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into(), "--recover".into()]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc", "--recover"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(stderr.contains("recovered test-msgsvc"), "{stderr}");
@@ -218,30 +208,23 @@ fn a_held_lock_fails_fast_and_a_stale_one_is_taken_over() {
             ns.0
         )
     };
-    let now = kubectl(&["get", "--raw", "/version"]); // the API server is up; times below are its clock's format
-    assert!(now.contains("gitVersion"));
-    let apply = |doc: String| {
-        let mut child = Command::new("kubectl").args(["apply", "-f", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), doc.as_bytes()).unwrap();
-        assert!(child.wait().unwrap().success());
-    };
     let stamp = |ago: u64| {
         let t = std::time::SystemTime::now() - Duration::from_secs(ago);
         let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let out = Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%S.000000Z"]).output().unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
-    apply(lease(&stamp(0)));
+    kubectl_apply(&lease(&stamp(0)));
     let start = Instant::now();
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into()]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
     assert!(stderr.contains("locked by other-run@ci/pid-42"), "{stderr}");
     println!("a held lock failed the run in {:.2}s", start.elapsed().as_secs_f64());
     assert!(helm_releases(&helm, &ns.0).is_empty(), "something was installed under a held lock");
 
-    apply(lease(&stamp(120)));
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc".into()]).output().unwrap();
+    kubectl_apply(&lease(&stamp(120)));
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc"]).output().unwrap();
     assert!(out.status.success(), "stale lock not taken over: {}", String::from_utf8_lossy(&out.stderr));
     // the lease is gone after the run
     let leases = kubectl(&["get", "leases", "-n", &ns.0, "-o", "name"]);
@@ -253,7 +236,7 @@ fn uninstall_goes_in_reverse_tiers_and_keeps_claims_unless_asked() {
     let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
     prepare_charts(&helm);
     let ns = Namespace::new("uninstall");
-    let out = install_cmd(&helm, &ns.0, &[]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &[] as &[&str]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let claims_before = kubectl(&["get", "pvc", "-n", &ns.0, "-o", "name"]);
     assert!(!claims_before.trim().is_empty(), "the stack created no claims");
@@ -284,7 +267,7 @@ fn status_and_diff_report_in_their_documented_json() {
     let (Some(_), Some(helm)) = (testbed(), helm4()) else { return };
     prepare_charts(&helm);
     let ns = Namespace::new("status");
-    let out = install_cmd(&helm, &ns.0, &["-c".into(), "msgsvc,panda".into()]).output().unwrap();
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc,panda"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = panda_install().args(["status", "-a", "test-", "-n", &ns.0, "--output", "json", "--helm"]).arg(&helm).output().unwrap();

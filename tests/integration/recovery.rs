@@ -3,7 +3,7 @@
 //! script, run with real kubectl against the API server, force-deletes it so that the StatefulSet
 //! recreates it on a Ready node.
 
-use crate::support::{json, kubectl, root, testbed, Namespace};
+use crate::support::{json, kubectl, kubectl_apply, root, testbed, Namespace};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,9 +65,7 @@ fn ready(p: &serde_json::Value) -> bool {
 fn node_recovery_script_frees_a_statefulset_pod_stuck_on_a_dead_node() {
     let Some(_) = testbed() else { return };
     let ns = Namespace::new("recovery");
-    let mut apply = Command::new("kubectl").args(["apply", "-f", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    std::io::Write::write_all(apply.stdin.as_mut().unwrap(), statefulset(&ns.0).as_bytes()).unwrap();
-    assert!(apply.wait().unwrap().success());
+    kubectl_apply(&statefulset(&ns.0));
     wait(Duration::from_secs(60), "db-0 Ready", || ready(&pod(&ns.0)));
     let node = pod(&ns.0)["spec"]["nodeName"].as_str().unwrap().to_string();
     let uid = pod(&ns.0)["metadata"]["uid"].as_str().unwrap().to_string();

@@ -85,6 +85,37 @@ pub fn make_executable(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// The fake-password secrets values every deploying test uses.
+pub const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
+
+/// A deploy of the test stack: the test secrets, affix `test-`, `experiment`, namespace `ns`, the given
+/// helm, then `extra`; a 3-minute helm timeout unless `extra` sets one.
+pub fn deploy<S: AsRef<str>>(helm: &Path, ns: &str, experiment: &str, extra: &[S]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("panda-install"));
+    cmd.current_dir(root())
+        .env_remove("PANDA_INSTALL_ROOT")
+        .args(["--secrets", TEST_SECRETS, "-a", "test-", "-e", experiment, "-n", ns, "--helm"])
+        .arg(helm)
+        .args(extra.iter().map(AsRef::as_ref));
+    if !extra.iter().any(|a| a.as_ref() == "--timeout") {
+        cmd.args(["--timeout", "3m"]);
+    }
+    cmd
+}
+
+/// `kubectl apply -f -` of a YAML document; panics when kubectl fails.
+pub fn kubectl_apply(doc: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("kubectl")
+        .args(["apply", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(doc.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "kubectl apply failed for:\n{doc}");
+}
+
 /// panda-install, run from the project root, with a clean environment for the variables it reads.
 pub fn panda_install() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("panda-install").unwrap();
