@@ -10,25 +10,10 @@ set -u
 log() { echo "start-jedi: $*"; }
 PIDFILE=/var/run/panda/panda_jedi.pid
 
-if [ "${PANDA_DB_BACKEND:-}" = "postgres" ]; then
-  pg_isready_bin=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
-  until "${pg_isready_bin:-pg_isready}" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
-    log "waiting for the database ${PANDA_DB_HOST}:${PANDA_DB_PORT:-5432}"
-    sleep 5
-  done
-fi
+# shellcheck source=/dev/null
+. /opt/panda/sandbox/prepare-panda.sh
+prepare_panda /var/run/panda
 
-mkdir -p /data/panda /var/run/panda "${HOME:-/home/atlpan}/.idds"
-cp -L /opt/panda/sandbox/* /data/panda/
-/opt/panda/bin/python /data/panda/process-templates.py /data/panda
-cp /data/panda/idds.cfg "${HOME:-/home/atlpan}/.idds/idds_local.cfg"
-
-/opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1 \
-  || log "warning: installing the IGTF CAs failed (see install_igtf_ca.log)"
-/opt/panda/usr/bin/panda_server-schedconfig_json || log "warning: panda_server-schedconfig_json failed"
-/opt/panda/usr/bin/panda_server-configurator || log "warning: panda_server-configurator failed"
-
-( while sleep 36000; do /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1; done ) &
 ( while true; do /usr/sbin/logrotate -s /var/log/panda/logrotate-jedi.status /data/panda/logrotate-jedi >> /var/log/panda/logrotate.log 2>&1; sleep 86400; done ) &
 
 stop() {

@@ -9,25 +9,10 @@ set -u
 
 log() { echo "start-server: $*"; }
 
-if [ "${PANDA_DB_BACKEND:-}" = "postgres" ]; then
-  pg_isready_bin=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
-  until "${pg_isready_bin:-pg_isready}" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
-    log "waiting for the database ${PANDA_DB_HOST}:${PANDA_DB_PORT:-5432}"
-    sleep 5
-  done
-fi
+# shellcheck source=/dev/null
+. /opt/panda/sandbox/prepare-panda.sh
+prepare_panda /var/log/panda/wsgisocks /var/log/panda/pandacache/jedilog
 
-mkdir -p /data/panda /var/log/panda/wsgisocks /var/log/panda/pandacache/jedilog "${HOME:-/home/atlpan}/.idds"
-cp -L /opt/panda/sandbox/* /data/panda/
-/opt/panda/bin/python /data/panda/process-templates.py /data/panda
-cp /data/panda/idds.cfg "${HOME:-/home/atlpan}/.idds/idds_local.cfg"
-
-/opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1 \
-  || log "warning: installing the IGTF CAs failed (see install_igtf_ca.log)"
-/opt/panda/usr/bin/panda_server-schedconfig_json || log "warning: panda_server-schedconfig_json failed"
-/opt/panda/usr/bin/panda_server-configurator || log "warning: panda_server-configurator failed"
-
-( while sleep 36000; do /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1; done ) &
 ( while true; do /opt/cacheschedconfig/bin/cacheSC.sh >> /var/log/panda/cacheSC.out 2>&1; sleep 60; done ) &
 ( while true; do /usr/sbin/logrotate -s /var/log/panda/logrotate.status /data/panda/logrotate-panda >> /var/log/panda/logrotate.log 2>&1; sleep 86400; done ) &
 

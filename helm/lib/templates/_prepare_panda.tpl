@@ -1,0 +1,32 @@
+{{- /* prepare-panda.sh, sourced by the PanDA server and JEDI start scripts: what both do before
+     their own daemon starts. Kept once here instead of a copy per sub-chart. */ -}}
+{{- define "panda-lib.script.preparePanda" -}}
+# Sourced by start-server.sh and start-jedi.sh; defines prepare_panda and uses their log().
+# prepare_panda DIR...:
+#  1. wait for PostgreSQL (when PANDA_DB_BACKEND=postgres);
+#  2. create /data/panda, ~/.idds and the given directories, copy the sandbox to /data/panda and
+#     render its *.template files;
+#  3. install the IGTF CAs (and again every 10 hours, in the background), fetch the queue
+#     configuration (schedconfig) and run the configurator.
+prepare_panda() {
+  if [ "${PANDA_DB_BACKEND:-}" = "postgres" ]; then
+    pg_isready_bin=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
+    until "${pg_isready_bin:-pg_isready}" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
+      log "waiting for the database ${PANDA_DB_HOST}:${PANDA_DB_PORT:-5432}"
+      sleep 5
+    done
+  fi
+
+  mkdir -p /data/panda "${HOME:-/home/atlpan}/.idds" "$@"
+  cp -L /opt/panda/sandbox/* /data/panda/
+  /opt/panda/bin/python /data/panda/process-templates.py /data/panda
+  cp /data/panda/idds.cfg "${HOME:-/home/atlpan}/.idds/idds_local.cfg"
+
+  /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1 \
+    || log "warning: installing the IGTF CAs failed (see install_igtf_ca.log)"
+  /opt/panda/usr/bin/panda_server-schedconfig_json || log "warning: panda_server-schedconfig_json failed"
+  /opt/panda/usr/bin/panda_server-configurator || log "warning: panda_server-configurator failed"
+
+  ( while sleep 36000; do /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1; done ) &
+}
+{{- end }}
