@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::plan::{plan, Invocation};
 use crate::process::Helm;
-use crate::releases::cluster_flags;
 use crate::settings::{Mode, Settings};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,15 +24,15 @@ pub struct Change {
 
 pub async fn run(settings: &Settings, catalog: &Catalog, helm: &Helm) -> Result<i32> {
     let version = helm.version().await?;
-    let template = Settings { mode: Mode::Template, ..settings.clone() };
-    let p = plan(&template, catalog, version)?;
+    // The install plan's probes are exactly the pair to compare: helm template and helm get manifest.
+    let install = Settings { mode: Mode::Install, force_upgrade: false, ..settings.clone() };
+    let p = plan(&install, catalog, version)?;
     crate::execute::prepare(&p, helm).await?;
     let mut all = Vec::new();
     for step in p.steps() {
-        let rendered = run_helm(helm, step.invocation.args.clone()).await?;
-        let mut get: Vec<String> = vec!["get".into(), "manifest".into(), step.release.clone()];
-        get.extend(cluster_flags(settings));
-        let out = helm.run(&Invocation { args: get }).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
+        let probe = step.probe.as_ref().expect("install steps carry a probe");
+        let rendered = run_helm(helm, probe.render.args.clone()).await?;
+        let out = helm.run(&probe.deployed).await.map_err(|e| Error::HelmUnavailable(format!("cannot run helm: {e}")))?;
         let deployed = if out.success() { out.stdout } else { String::new() };
         all.push((step.release.clone(), compare(&objects(&deployed), &objects(&rendered))));
     }
