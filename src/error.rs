@@ -1,16 +1,19 @@
-//! Typed errors of panda-install, each mapped to its documented exit code.
+//! Typed errors of panda-install, each mapped to its documented exit code in one place.
 
 use crate::exit_code;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
+    /// A bad command line (names the flag and the value).
     #[error("{0}")]
     Usage(String),
 
+    /// A file missing or malformed (names the file, and the line when there is one).
     #[error("{path}: {message}")]
     Data { path: PathBuf, message: String },
 
+    /// The component graph of the charts is broken (a cycle, an unknown edge).
     #[error("{0}")]
     Graph(String),
 
@@ -20,6 +23,7 @@ pub enum Error {
     #[error("{0}")]
     ReleaseFailed(String),
 
+    /// A check before any change failed, or cluster state could not be read.
     #[error("{0}")]
     Preflight(String),
 
@@ -31,16 +35,16 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn usage(message: impl Into<String>) -> Error {
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
         Error::Usage(message.into())
     }
 
-    pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+    pub(crate) fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::Data { path: path.into(), message: message.into() }
     }
 
     /// The process exit code this error ends the run with.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => exit_code::USAGE,
             Error::Data { .. } | Error::Graph(_) => exit_code::DATA,
@@ -53,28 +57,43 @@ impl Error {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every variant, by an exhaustive match: a new variant does not compile until it is here.
+    fn example(e: &Error) -> Error {
+        match e {
+            Error::Usage(_) => Error::usage("x"),
+            Error::Data { .. } => Error::data("f", "x"),
+            Error::Graph(_) => Error::Graph("x".into()),
+            Error::HelmUnavailable(_) => Error::HelmUnavailable("x".into()),
+            Error::ReleaseFailed(_) => Error::ReleaseFailed("x".into()),
+            Error::Preflight(_) => Error::Preflight("x".into()),
+            Error::Interrupted => Error::Interrupted,
+            Error::Internal(_) => Error::Internal(anyhow::anyhow!("x")),
+        }
+    }
+
     #[test]
-    fn every_kind_has_a_distinct_nonzero_code() {
-        let errors = [
-            Error::usage("x"),
-            Error::data("f", "x"),
-            Error::HelmUnavailable("x".into()),
-            Error::ReleaseFailed("x".into()),
-            Error::Preflight("x".into()),
+    fn every_kind_has_a_documented_nonzero_code() {
+        let all = [
+            Error::usage(""),
+            Error::data("", ""),
+            Error::Graph(String::new()),
+            Error::HelmUnavailable(String::new()),
+            Error::ReleaseFailed(String::new()),
+            Error::Preflight(String::new()),
             Error::Interrupted,
-            Error::Internal(anyhow::anyhow!("x")),
+            Error::Internal(anyhow::anyhow!("")),
         ];
-        let mut codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
-        assert!(codes.iter().all(|c| *c != 0));
-        codes.sort();
-        codes.dedup();
-        assert_eq!(codes.len(), errors.len());
-        assert_eq!(Error::Graph("x".into()).exit_code(), exit_code::DATA);
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        for e in &all {
+            let code = example(e).exit_code();
+            assert_ne!(code, 0);
+            assert!(readme.contains(&format!("| {code} |")), "exit code {code} is not in README.md's table");
+        }
     }
 }

@@ -1,20 +1,25 @@
 //! Every exit code panda-install returns, in one place (README.md has the same table).
 
-/// Everything asked for was done (for `diff`: nothing would change).
-pub const SUCCESS: i32 = 0;
+/// Everything asked for was done (for `diff`: nothing would change; for `status`: all healthy).
+pub(crate) const SUCCESS: i32 = 0;
 /// An unexpected internal error (a bug, or an I/O failure nothing else covers).
-pub const INTERNAL: i32 = 1;
-/// `diff` only: the install would change something.
-pub const DIFF_CHANGES: i32 = 2;
-/// Bad command line: unknown flag, component, sub-component or experiment, invalid affix.
-pub const USAGE: i32 = 64;
-/// Bad input data: a values or Chart.yaml file missing or malformed, a dependency cycle.
-pub const DATA: i32 = 65;
+pub(crate) const INTERNAL: i32 = 1;
+/// `diff` only: the install would change something, or live objects drifted.
+pub(crate) const DIFF_CHANGES: i32 = 2;
+/// `status` only: a release is not installed, not `deployed`, or its objects are missing,
+/// changed or not ready.
+pub(crate) const UNHEALTHY: i32 = 3;
+/// Bad command line: unknown flag (or one the command does not take), component, sub-component
+/// or experiment; invalid affix, namespace or timeout.
+pub(crate) const USAGE: i32 = 64;
+/// Bad input data: a values, secrets or Chart.yaml file missing or malformed, a dependency cycle.
+pub(crate) const DATA: i32 = 65;
 /// helm not found, not runnable, or a version panda-install does not support.
-pub const HELM_UNAVAILABLE: i32 = 69;
+pub(crate) const HELM_UNAVAILABLE: i32 = 69;
 /// A helm release failed; releases of later tiers were not attempted.
-pub const RELEASE_FAILED: i32 = 70;
-/// A preflight check against the cluster failed before anything was changed.
-pub const PREFLIGHT: i32 = 75;
+pub(crate) const RELEASE_FAILED: i32 = 70;
+/// A check against the cluster (or a registry) failed, or its state could not be read, before
+/// anything was changed; or the namespace lock was lost during a run.
+pub(crate) const PREFLIGHT: i32 = 75;
 /// Interrupted by SIGINT or SIGTERM; running helm processes were allowed to finish.
-pub const INTERRUPTED: i32 = 130;
+pub(crate) const INTERRUPTED: i32 = 130;

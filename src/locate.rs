@@ -11,10 +11,13 @@ fn is_root(dir: &Path) -> bool {
 /// the executable (covers `target/debug/panda-install` in a checkout and `<prefix>/bin` installs
 /// with `<prefix>/share/panda-install`). A root equal to the current directory is returned empty,
 /// so that printed paths stay short and relative.
-pub fn project_root(explicit: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn project_root(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = explicit {
         if !is_root(dir) {
-            return Err(Error::usage(format!("--root {}: no helm/ and secrets/Chart.yaml there", dir.display())));
+            return Err(Error::usage(format!(
+                "--root {}: no helm/ and secrets/Chart.yaml there",
+                dir.display()
+            )));
         }
         return Ok(dir.to_path_buf());
     }

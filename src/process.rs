@@ -1,100 +1,117 @@
-//! The only module that starts processes: helm, located once, run with argument vectors.
-//! Children are never SIGKILLed: on an interrupt they get SIGTERM and finish their own cancellation.
+//! The only module that starts programs: an argument vector (never a shell string), optional bytes
+//! on standard input, captured output. Children are never SIGKILLed: on an interrupt they get
+//! SIGTERM and finish their own cancellation (for helm: the release ends in a final state).
 
-use crate::error::{Error, Result};
-use crate::helm::HelmVersion;
-use crate::plan::Invocation;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-/// How one helm run ended.
+/// How one run ended.
 #[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The exit code, or `None` when helm was ended by a signal.
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
+pub(crate) struct Outcome {
+    /// The exit code, or `None` when the program was ended by a signal.
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Outcome {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
+    }
+
+    /// What the program said went wrong: from its first `Error:` line to the end (helm's schema
+    /// errors list the offending keys on the lines after it), else its last line; and how it exited.
+    pub(crate) fn reason(&self) -> String {
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let from = lines.iter().position(|l| l.trim_start().starts_with("Error:"));
+        let text = match from {
+            Some(i) => Some(lines[i..].iter().take(20).map(|l| l.trim_end()).collect::<Vec<_>>().join("\n")),
+            None => lines.last().map(|l| l.trim().to_string()),
+        };
+        let line = text.as_deref();
+        match (line, self.code) {
+            (Some(l), Some(code)) => format!("exited {code}: {}", l.trim()),
+            (Some(l), None) => format!("was ended by a signal: {}", l.trim()),
+            (None, Some(code)) => format!("exited {code}"),
+            (None, None) => "was ended by a signal".to_string(),
+        }
     }
 }
 
-/// A located helm binary and the process ids of the runs in flight (for forwarding signals).
-#[derive(Debug, Clone)]
-pub struct Helm {
-    program: PathBuf,
+/// Starts programs and remembers the ones running, so that an interrupt can reach them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Runner {
     running: Arc<Mutex<Vec<u32>>>,
 }
 
-impl Helm {
-    /// `--helm` / `PANDA_INSTALL_HELM` if given, else `helm` on PATH.
-    pub fn locate(explicit: Option<&Path>) -> Result<Helm> {
-        let program = match explicit {
-            Some(p) if p.components().count() > 1 => {
-                if !p.is_file() {
-                    return Err(Error::HelmUnavailable(format!("helm not found at {}", p.display())));
-                }
-                p.to_path_buf()
-            }
-            Some(name) => which::which(name).map_err(|_| Error::HelmUnavailable(format!("{} is not on PATH", name.display())))?,
-            None => which::which("helm").map_err(|_| {
-                Error::HelmUnavailable("helm is not on PATH: install helm 4 (or 3.15+), or pass --helm PATH / set PANDA_INSTALL_HELM".into())
-            })?,
-        };
-        Ok(Helm { program, running: Arc::default() })
-    }
-
-    pub fn program(&self) -> &Path {
-        &self.program
-    }
-
-    /// Asks helm for its version, once per run, and checks that it is supported.
-    pub async fn version(&self) -> Result<HelmVersion> {
-        let inv = Invocation { args: vec!["version".into(), "--template".into(), "{{.Version}}".into()] };
-        let out = self.run(&inv).await.map_err(|e| Error::HelmUnavailable(format!("cannot run {}: {e}", self.program.display())))?;
-        if !out.success() {
-            return Err(Error::HelmUnavailable(format!("`{} version` failed: {}", self.program.display(), out.stderr.trim())));
-        }
-        HelmVersion::parse(&out.stdout)?.check_supported()
-    }
-
-    /// Runs one helm command to completion, capturing its output.
-    pub async fn run(&self, inv: &Invocation) -> std::io::Result<Outcome> {
-        let start = Instant::now();
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&inv.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = cmd.spawn()?;
+impl Runner {
+    /// Runs `program args...` to completion. `stdin` is written to the child's standard input
+    /// (then closed); without it the child reads /dev/null.
+    pub(crate) async fn run(
+        &self,
+        program: &Path,
+        args: &[String],
+        stdin: Option<&[u8]>,
+    ) -> std::io::Result<Outcome> {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn()?;
         let pid = child.id();
         if let Some(pid) = pid {
-            self.running.lock().unwrap().push(pid);
+            self.running.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+        }
+        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            // a child that exits without reading gets EPIPE here; its exit status tells why
+            let _ = pipe.write_all(bytes).await;
+            drop(pipe);
         }
         let output = child.wait_with_output().await;
         if let Some(pid) = pid {
-            self.running.lock().unwrap().retain(|p| *p != pid);
+            self.running.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| *p != pid);
         }
         let output = output?;
         Ok(Outcome {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed: start.elapsed(),
         })
     }
 
-    /// Asks every running helm to cancel (SIGTERM: helm rolls its own operation into a final state).
-    pub fn cancel_running(&self) {
-        for pid in self.running.lock().unwrap().iter() {
-            // SAFETY: kill(2) with a pid we spawned and have not yet reaped; no memory is shared.
-            unsafe {
-                libc::kill(*pid as libc::pid_t, libc::SIGTERM);
-            }
+    /// Asks every running child to cancel (SIGTERM).
+    pub(crate) fn cancel_running(&self) {
+        for pid in self.running.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            terminate(*pid);
         }
+    }
+}
+
+#[allow(unsafe_code)]
+fn terminate(pid: u32) {
+    // SAFETY: kill(2) with a pid we spawned and have not yet reaped; no memory is shared.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn captures_output_and_feeds_stdin() {
+        let r = Runner::default();
+        let out = r
+            .run(Path::new("/bin/sh"), &["-c".into(), "cat; echo oops >&2; exit 3".into()], Some(b"in"))
+            .await
+            .unwrap();
+        assert_eq!((out.code, out.stdout.as_str()), (Some(3), "in"));
+        assert_eq!(out.reason(), "exited 3: oops");
+        assert!(r.running.lock().unwrap().is_empty());
     }
 }

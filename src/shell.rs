@@ -1,7 +1,7 @@
 //! Shell quoting, so every printed command can be pasted into a POSIX shell as it is.
 
 /// Quotes one word for a POSIX shell; words made only of safe characters stay bare.
-pub fn quote(word: &str) -> String {
+pub(crate) fn quote(word: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c);
     if !word.is_empty() && word.chars().all(safe) {
         word.to_string()
@@ -11,7 +11,7 @@ pub fn quote(word: &str) -> String {
 }
 
 /// Joins a program and its arguments into one copy-pasteable command line.
-pub fn join<S: AsRef<str>>(words: &[S]) -> String {
+pub(crate) fn join<S: AsRef<str>>(words: &[S]) -> String {
     words.iter().map(|w| quote(w.as_ref())).collect::<Vec<_>>().join(" ")
 }
 

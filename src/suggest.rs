@@ -17,7 +17,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
-pub fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (distance(typed, c), c))
@@ -27,7 +27,7 @@ pub fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// `unknown <what> "x"; did you mean "y"? (known: a, b, c)`
-pub fn unknown(what: &str, typed: &str, known: &[&str]) -> String {
+pub(crate) fn unknown(what: &str, typed: &str, known: &[&str]) -> String {
     let hint = match closest(typed, known.iter().copied()) {
         Some(best) => format!("; did you mean {best:?}?"),
         None => String::new(),

@@ -12,7 +12,16 @@ const HELM_UNAVAILABLE: i32 = 69;
 fn help_lists_the_bin_install_flags() {
     let out = panda_install().arg("--help").assert().success().get_output().stdout.clone();
     let help = String::from_utf8(out).unwrap();
-    for flag in ["-a, --affix", "-e, --experiment", "-c, --enable", "-d, --disable", "-t, --template", "-n, --namespace", "--dry-run", "--values"] {
+    for flag in [
+        "-a, --affix",
+        "-e, --experiment",
+        "-c, --enable",
+        "-d, --disable",
+        "-t, --template",
+        "-n, --namespace",
+        "--dry-run",
+        "--values",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
 }
@@ -67,7 +76,10 @@ fn other_bad_flags() {
     rejects(&["--values", "panda"], USAGE, "COMPONENT=FILE");
     rejects(&["--values", "pnda=x.yaml"], USAGE, "did you mean \"panda\"");
     rejects(&["--no-such-flag"], USAGE, "--no-such-flag");
-    rejects(&["-t", "--dry-run"], USAGE, "exclude each other");
+    rejects(&["-t", "--dry-run"], USAGE, "cannot be used with");
+    rejects(&["status", "--template"], USAGE, "--template");
+    rejects(&["-c", "panda", "status"], USAGE, "belongs to the bare install form");
+    rejects(&["uninstall", "-d", "panda.jedi"], USAGE, "whole releases");
 }
 
 #[test]
@@ -104,17 +116,19 @@ fn dependency_cycle_and_unknown_edge_are_named() {
     let chart = copy.path().join("helm/msgsvc/Chart.yaml");
     let text = std::fs::read_to_string(&chart).unwrap();
     let with_edge = |deps: &str| {
-        let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let mut doc: serde_json::Value = crate::support::yaml(&text);
         doc["annotations"]["panda-install.io/depends-on"] = deps.into();
-        std::fs::write(&chart, serde_yaml::to_string(&doc).unwrap()).unwrap();
+        std::fs::write(&chart, serde_json::to_string(&doc).unwrap()).unwrap();
     };
     let spy = HelmSpy::new();
     with_edge("bigmon");
-    let assert = panda_install().arg("--root").arg(copy.path()).arg("--helm").arg(&spy.program).assert().code(DATA);
+    let assert =
+        panda_install().arg("--root").arg(copy.path()).arg("--helm").arg(&spy.program).assert().code(DATA);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("cycle") && stderr.contains("msgsvc") && stderr.contains("bigmon"), "{stderr}");
     with_edge("pandaa");
-    let assert = panda_install().arg("--root").arg(copy.path()).arg("--helm").arg(&spy.program).assert().code(DATA);
+    let assert =
+        panda_install().arg("--root").arg(copy.path()).arg("--helm").arg(&spy.program).assert().code(DATA);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("\"pandaa\"") && stderr.contains("msgsvc/Chart.yaml"), "{stderr}");
     assert!(spy.calls().is_empty());
@@ -143,8 +157,18 @@ fn dry_run_orders_msgsvc_before_panda() {
     assert!(msgsvc < panda);
     let install_lines: Vec<&str> = out.lines().filter(|l| l.contains("upgrade --install")).collect();
     assert_eq!(install_lines.len(), 2, "{out}");
-    assert!(install_lines[0].contains("upgrade --install test-msgsvc helm/msgsvc --namespace panda-ns -f values/lsst/msgsvc.yaml"), "{out}");
-    assert!(install_lines[1].contains("upgrade --install test-panda helm/panda --namespace panda-ns -f values/lsst/panda.yaml"), "{out}");
+    assert!(
+        install_lines[0].contains(
+            "upgrade --install test-msgsvc helm/msgsvc --namespace panda-ns -f values/lsst/msgsvc.yaml"
+        ),
+        "{out}"
+    );
+    assert!(
+        install_lines[1].contains(
+            "upgrade --install test-panda helm/panda --namespace panda-ns -f values/lsst/panda.yaml"
+        ),
+        "{out}"
+    );
     assert!(install_lines.iter().all(|l| l.contains("global.secretsRelease=test-secrets")));
     // only `helm version` may run in a dry run: nothing that touches the cluster
     assert!(spy.calls().iter().all(|c| c.starts_with("version")), "{:?}", spy.calls());
@@ -170,7 +194,7 @@ fn secrets_init_writes_a_private_file_with_generated_passwords() {
     let assert = panda_install().args(["secrets", "init", "--out"]).arg(&out_file).assert().success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert_eq!(std::fs::metadata(&out_file).unwrap().permissions().mode() & 0o777, 0o600);
-    let values: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let values: serde_json::Value = crate::support::yaml(&std::fs::read_to_string(&out_file).unwrap());
     let password = values["msgsvc"]["basePassword"].as_str().unwrap().to_string();
     assert_eq!(password.len(), 32);
     assert_ne!(password, values["panda"]["database"]["password"].as_str().unwrap());
@@ -179,7 +203,12 @@ fn secrets_init_writes_a_private_file_with_generated_passwords() {
     assert_eq!(values["rucio"]["password"].as_str(), Some("FIXME"));
     assert!(stderr.contains("rucio.password"), "{stderr}");
     // no overwrite without --force
-    panda_install().args(["secrets", "init", "--out"]).arg(&out_file).assert().code(USAGE).stderr(contains("--force"));
+    panda_install()
+        .args(["secrets", "init", "--out"])
+        .arg(&out_file)
+        .assert()
+        .code(USAGE)
+        .stderr(contains("--force"));
 }
 
 #[test]
@@ -191,4 +220,68 @@ fn completions_offer_components_subcomponents_and_experiments_and_man_renders() 
     }
     panda_install().args(["completions", "fish"]).assert().success().stdout(contains("panda.jedi"));
     panda_install().arg("man").assert().success().stdout(contains(".TH panda-install 1"));
+}
+
+#[test]
+fn every_command_refuses_a_flag_it_does_not_take_with_exit_64() {
+    // A sample through the real binary; src/cli/tests.rs checks every (command, flag) pair.
+    for args in [
+        &["uninstall", "--template"][..],
+        &["status", "--secrets", "s.yaml"],
+        &["argocd", "--no-wait"],
+        &["secrets", "init", "--dry-run"],
+        &["plan", "--dry-run"],
+        &["man", "-e", "dev"],
+        &["diff", "--force-upgrade"],
+    ] {
+        let out = panda_install().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(USAGE), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::process::{Command, Stdio};
+    for args in [&["man"][..], &["plan", "-e", "dev"], &["completions", "bash"]] {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("panda-install"))
+            .current_dir(crate::support::root())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away before anything is written
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_namespace_is_resolved_as_helm_resolves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: []\nusers: []\n\
+         contexts:\n- name: a\n  context: {cluster: c, user: u, namespace: from-context}\n",
+    )
+    .unwrap();
+    let plan = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = panda_install();
+        cmd.env_remove("HELM_NAMESPACE")
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["plan", "-c", "msgsvc"])
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(plan(&[], &[]).contains("--namespace from-context "), "{}", plan(&[], &[]));
+    assert!(plan(&[("HELM_NAMESPACE", "from-env")], &[]).contains("--namespace from-env "));
+    assert!(plan(&[("HELM_NAMESPACE", "from-env")], &["-n", "from-flag"]).contains("--namespace from-flag "));
 }

@@ -10,11 +10,6 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// When set (scripts/test sets it), a missing tool or test bed fails a test instead of skipping it.
-pub fn required() -> bool {
-    std::env::var_os("PANDA_INSTALL_REQUIRE_TESTBED").is_some_and(|v| v == "1")
-}
-
 fn cached_tool(dir: &str) -> Option<PathBuf> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -26,29 +21,31 @@ fn cached_tool(dir: &str) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// The real helm 4 binary (PANDA_INSTALL_HELM, else the test-bed cache); `None` skips the test.
-pub fn helm4() -> Option<PathBuf> {
-    found("helm 4", std::env::var_os("PANDA_INSTALL_HELM").map(PathBuf::from).or_else(|| cached_tool("helm4")))
+/// The real helm 4 binary (PANDA_INSTALL_HELM, else the test-bed cache); panics when missing.
+pub fn helm4() -> PathBuf {
+    found(
+        "helm 4",
+        std::env::var_os("PANDA_INSTALL_HELM").map(PathBuf::from).or_else(|| cached_tool("helm4")),
+    )
 }
 
-/// The real helm 3 binary (PANDA_INSTALL_HELM3, else the test-bed cache).
-pub fn helm3() -> Option<PathBuf> {
-    found("helm 3", std::env::var_os("PANDA_INSTALL_HELM3").map(PathBuf::from).or_else(|| cached_tool("helm3")))
+/// The real helm 3 binary (PANDA_INSTALL_HELM3, else the test-bed cache); panics when missing.
+pub fn helm3() -> PathBuf {
+    found(
+        "helm 3",
+        std::env::var_os("PANDA_INSTALL_HELM3").map(PathBuf::from).or_else(|| cached_tool("helm3")),
+    )
 }
 
-fn found(what: &str, path: Option<PathBuf>) -> Option<PathBuf> {
+fn found(what: &str, path: Option<PathBuf>) -> PathBuf {
     match path {
-        Some(p) if p.is_file() => Some(p),
-        _ => {
-            assert!(!required(), "{what} is required (PANDA_INSTALL_REQUIRE_TESTBED=1) but not found: run scripts/tools");
-            eprintln!("skipped: {what} not found (run scripts/tools build)");
-            None
-        }
+        Some(p) if p.is_file() => p,
+        _ => panic!("{what} is required but not found: run scripts/tools build (or scripts/test)"),
     }
 }
 
 /// A helm wrapper that appends each argument vector to a log, one line per call, then runs the
-/// real helm (or exits 0 when there is none). It only observes: helm itself does the work.
+/// real helm (or, in [`HelmSpy::new`] without a real helm, fails every call). It only observes.
 pub struct HelmSpy {
     _dir: tempfile::TempDir,
     pub program: PathBuf,
@@ -67,9 +64,13 @@ impl HelmSpy {
         let program = dir.path().join("helm");
         let exec = match real {
             Some(p) => format!("exec '{}' \"$@\"", p.display()),
-            None => "exit 0".to_string(),
+            None => "echo 'no real helm behind this spy' >&2; exit 99".to_string(),
         };
-        std::fs::write(&program, format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n{exec}\n", log.display())).unwrap();
+        std::fs::write(
+            &program,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n{exec}\n", log.display()),
+        )
+        .unwrap();
         make_executable(&program);
         HelmSpy { _dir: dir, program, log }
     }
@@ -88,8 +89,9 @@ pub fn make_executable(path: &Path) {
 /// The fake-password secrets values every deploying test uses.
 pub const TEST_SECRETS: &str = "secrets/ci/test-values.yaml";
 
-/// A deploy of the test stack: the test secrets, affix `test-`, `experiment`, namespace `ns`, the given
-/// helm, then `extra`; a 3-minute helm timeout unless `extra` sets one.
+/// A deploy of the test stack (the bare install form): the test secrets, affix `test-`,
+/// `experiment`, namespace `ns`, the given helm, then `extra`; a 3-minute helm timeout unless
+/// `extra` sets one.
 pub fn deploy<S: AsRef<str>>(helm: &Path, ns: &str, experiment: &str, extra: &[S]) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("panda-install"));
     cmd.current_dir(root())
@@ -133,15 +135,11 @@ pub fn project_copy() -> tempfile::TempDir {
     dir
 }
 
-/// KUBECONFIG of the running test bed; `None` skips (or fails under PANDA_INSTALL_REQUIRE_TESTBED=1).
-pub fn testbed() -> Option<PathBuf> {
+/// KUBECONFIG of the running test bed; panics when there is none.
+pub fn testbed() -> PathBuf {
     match std::env::var_os("KUBECONFIG").map(PathBuf::from) {
-        Some(k) if k.is_file() => Some(k),
-        _ => {
-            assert!(!required(), "the test bed is required but KUBECONFIG is not set: run scripts/cluster up");
-            eprintln!("skipped: no test bed (run scripts/cluster up and export KUBECONFIG)");
-            None
-        }
+        Some(k) if k.is_file() => k,
+        _ => panic!("the test bed is required but KUBECONFIG does not name a file: run scripts/test (or scripts/cluster up)"),
     }
 }
 
@@ -178,12 +176,42 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("kubectl").args(["delete", "namespace", &self.0, "--wait=false"]).output();
+        let _ = std::process::Command::new("kubectl")
+            .args(["delete", "namespace", &self.0, "--wait=false"])
+            .output();
     }
 }
 
 pub fn json(args: &[&str]) -> Value {
     serde_json::from_str(&kubectl(args)).unwrap()
+}
+
+/// A panda-install subcommand against namespace `ns` with the given helm, e.g.
+/// `command(helm, "status", ns, &["--output", "json"])`.
+pub fn command(helm: &Path, sub: &[&str], ns: &str, extra: &[&str]) -> std::process::Output {
+    panda_install().args(sub).args(["-n", ns, "--helm"]).arg(helm).args(extra).output().unwrap()
+}
+
+/// Every YAML document of a stream (empty ones dropped), as JSON values.
+pub fn yaml_documents(text: &str) -> Vec<Value> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+    docs.into_iter().filter(|d| !d.is_null()).collect()
+}
+
+/// One YAML document as a JSON value.
+pub fn yaml(text: &str) -> Value {
+    serde_saphyr::from_str(text).unwrap()
+}
+
+/// Validates `doc` against one of the schemas under docs/.
+pub fn validate(schema_file: &str, doc: &Value) {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("docs").join(schema_file)).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{schema_file}: {errors:?}\n{doc:#}");
 }
 
 /// Every object panda-install's releases own in the namespace, as kind/name@uid.
@@ -194,17 +222,30 @@ pub fn object_uids(ns: &str) -> BTreeSet<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| format!("{}/{}@{}", o["kind"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap(), o["metadata"]["uid"].as_str().unwrap()))
+        .map(|o| {
+            format!(
+                "{}/{}@{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap(),
+                o["metadata"]["uid"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
 pub fn helm_releases(helm: &Path, ns: &str) -> Vec<(String, String)> {
-    let version = std::process::Command::new(helm).args(["version", "--template", "{{.Version}}"]).output().unwrap();
+    let version =
+        std::process::Command::new(helm).args(["version", "--template", "{{.Version}}"]).output().unwrap();
     let all: &[&str] = if version.stdout.starts_with(b"v3") { &["--all"] } else { &[] };
-    let out = std::process::Command::new(helm).args(["list", "-n", ns, "-o", "json"]).args(all).output().unwrap();
+    let out =
+        std::process::Command::new(helm).args(["list", "-n", ns, "-o", "json"]).args(all).output().unwrap();
     assert!(out.status.success());
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    list.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string())).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 pub fn assert_all_pods_ready(ns: &str) -> usize {
@@ -216,9 +257,12 @@ pub fn assert_all_pods_ready(ns: &str) -> usize {
         if pod["metadata"]["ownerReferences"][0]["kind"] == "Job" {
             continue;
         }
-        let ready = pod["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True");
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
         assert!(ready, "pod {name} is not Ready: {}", pod["status"]);
     }
     pods.len()
 }
-

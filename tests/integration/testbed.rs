@@ -186,20 +186,6 @@ spec:
             image: registry.k8s.io/pause:3.10
 ";
 
-/// None (and a printed reason) when there is no test bed to talk to.
-fn testbed(test: &str) -> Option<()> {
-    match std::env::var_os("KUBECONFIG") {
-        Some(v) if !v.is_empty() => Some(()),
-        _ => {
-            eprintln!(
-                "skipping {test}: KUBECONFIG is unset (run scripts/test, or scripts/cluster up and \
-                 eval \"$(scripts/cluster env)\")"
-            );
-            None
-        }
-    }
-}
-
 fn kubectl_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new("kubectl");
     cmd.args(args);
@@ -209,23 +195,13 @@ fn kubectl_cmd(args: &[&str]) -> Command {
 /// Runs kubectl, optionally feeding `stdin`; returns the raw output whatever the exit status.
 fn kubectl_output(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = kubectl_cmd(args);
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run kubectl {args:?}: {e} (is it on PATH?)"));
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child =
+        cmd.spawn().unwrap_or_else(|e| panic!("cannot run kubectl {args:?}: {e} (is it on PATH?)"));
     if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin is piped")
-            .write_all(input.as_bytes())
-            .expect("write kubectl stdin");
+        child.stdin.take().expect("stdin is piped").write_all(input.as_bytes()).expect("write kubectl stdin");
     }
     child.wait_with_output().expect("wait for kubectl")
 }
@@ -267,33 +243,23 @@ struct Namespace(String);
 impl Namespace {
     fn create(test: &str, labels: &[(&str, &str)]) -> Namespace {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
         let name = format!(
             "tb-{test}-{}-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
             nanos % 100_000
         );
-        let mut manifest =
-            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n");
+        let mut manifest = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n");
         manifest.push_str("    panda-install.testbed/test: \"true\"\n");
         for (k, v) in labels {
             let _ = writeln!(manifest, "    {k}: \"{v}\"");
         }
         kubectl(&["create", "-f", "-"], Some(&manifest));
         // Pods are refused until the service-account controller has created `default`.
-        wait_until(
-            Duration::from_secs(30),
-            "the default ServiceAccount",
-            || {
-                kubectl_output(&["-n", &name, "get", "serviceaccount", "default"], None)
-                    .status
-                    .success()
-            },
-        );
+        wait_until(Duration::from_secs(30), "the default ServiceAccount", || {
+            kubectl_output(&["-n", &name, "get", "serviceaccount", "default"], None).status.success()
+        });
         Namespace(name)
     }
 
@@ -323,45 +289,27 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = kubectl_output(
-            &[
-                "delete",
-                "namespace",
-                &self.0,
-                "--wait=false",
-                "--ignore-not-found",
-            ],
-            None,
-        );
+        let _ = kubectl_output(&["delete", "namespace", &self.0, "--wait=false", "--ignore-not-found"], None);
     }
 }
 
 fn wait_until(timeout: Duration, what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(250));
     }
 }
 
 fn condition<'a>(obj: &'a serde_json::Value, kind: &str) -> Option<&'a str> {
-    obj["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == kind)?
-        .get("status")?
-        .as_str()
+    obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == kind)?.get("status")?.as_str()
 }
 
 /// (a) The 4 kwok nodes are registered, Ready and schedulable.
 #[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
 fn testbed_nodes_are_ready() {
-    if testbed("testbed_nodes_are_ready").is_none() {
-        return;
-    }
+    crate::support::testbed();
     // Another test may be taking a node down and back (node recovery): allow it to come back.
     let start = Instant::now();
     loop {
@@ -389,19 +337,14 @@ fn testbed_nodes_are_ready() {
     }
     // The plain kubectl view a user sees.
     let table = kubectl(&["get", "nodes", "--no-headers"], None);
-    assert_eq!(
-        table.lines().filter(|l| l.contains(" Ready")).count(),
-        NODES,
-        "{table}"
-    );
+    assert_eq!(table.lines().filter(|l| l.contains(" Ready")).count(), NODES, "{table}");
 }
 
 /// (b) A Deployment and a StatefulSet with a `volumeClaimTemplate` become Ready, claims Bound.
 #[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
 fn testbed_workloads_become_ready_and_claims_bind() {
-    if testbed("testbed_workloads_become_ready_and_claims_bind").is_none() {
-        return;
-    }
+    crate::support::testbed();
     let ns = Namespace::create("workloads", &[]);
     ns.kubectl(&["apply", "-f", "-"], Some(WORKLOADS));
     let timeout = format!("--timeout={WAIT}");
@@ -420,94 +363,46 @@ fn testbed_workloads_become_ready_and_claims_bind() {
     for p in pods {
         assert_eq!(p["status"]["phase"], "Running", "{p}");
         assert_eq!(condition(p, "Ready"), Some("True"), "{p}");
-        assert!(
-            p["status"]["podIP"]
-                .as_str()
-                .is_some_and(|ip| !ip.is_empty()),
-            "{p}"
-        );
-        assert!(
-            p["spec"]["nodeName"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("testbed-node-")),
-            "{p}"
-        );
+        assert!(p["status"]["podIP"].as_str().is_some_and(|ip| !ip.is_empty()), "{p}");
+        assert!(p["spec"]["nodeName"].as_str().is_some_and(|n| n.starts_with("testbed-node-")), "{p}");
     }
 
     // The claims (2 from the template, 1 standalone) are Bound to PVs of the default class.
     let mut claims = Vec::new();
-    wait_until(
-        Duration::from_secs(60),
-        "3 Bound PersistentVolumeClaims",
-        || {
-            let list = ns.json(&["get", "pvc"]);
-            claims = list["items"].as_array().cloned().unwrap_or_default();
-            claims.len() == 3 && claims.iter().all(|c| c["status"]["phase"] == "Bound")
-        },
-    );
+    wait_until(Duration::from_secs(60), "3 Bound PersistentVolumeClaims", || {
+        let list = ns.json(&["get", "pvc"]);
+        claims = list["items"].as_array().cloned().unwrap_or_default();
+        claims.len() == 3 && claims.iter().all(|c| c["status"]["phase"] == "Bound")
+    });
     for c in &claims {
         assert_eq!(c["spec"]["storageClassName"], "standard", "{c}");
-        assert!(
-            c["spec"]["volumeName"]
-                .as_str()
-                .is_some_and(|v| !v.is_empty()),
-            "{c}"
-        );
+        assert!(c["spec"]["volumeName"].as_str().is_some_and(|v| !v.is_empty()), "{c}");
     }
 
     // Services get ClusterIPs from --service-cluster-ip-range.
-    ns.kubectl(
-        &[
-            "expose",
-            "deployment",
-            "web",
-            "--port=80",
-            "--target-port=8080",
-        ],
-        None,
-    );
+    ns.kubectl(&["expose", "deployment", "web", "--port=80", "--target-port=8080"], None);
     let svc = ns.json(&["get", "service", "web"]);
     let ip = svc["spec"]["clusterIP"].as_str().unwrap_or_default();
-    assert!(
-        ip.starts_with("10.96."),
-        "ClusterIP from the service range: {svc}"
-    );
+    assert!(ip.starts_with("10.96."), "ClusterIP from the service range: {svc}");
 }
 
 /// (c) The API server rejects unknown fields (strict field validation) and invalid values.
 #[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
 fn testbed_api_server_validates() {
-    if testbed("testbed_api_server_validates").is_none() {
-        return;
-    }
+    crate::support::testbed();
     let ns = Namespace::create("validation", &[]);
-    let err = ns.kubectl_fails(
-        &["apply", "--validate=strict", "-f", "-"],
-        Some(UNKNOWN_FIELD),
-    );
-    assert!(
-        err.contains("unknown field") && err.contains("dataa"),
-        "{err}"
-    );
+    let err = ns.kubectl_fails(&["apply", "--validate=strict", "-f", "-"], Some(UNKNOWN_FIELD));
+    assert!(err.contains("unknown field") && err.contains("dataa"), "{err}");
     // The same through server-side apply, which always validates strictly on the server.
     let err = ns.kubectl_fails(
-        &[
-            "apply",
-            "--server-side",
-            "--field-manager=testbed",
-            "--validate=strict",
-            "-f",
-            "-",
-        ],
+        &["apply", "--server-side", "--field-manager=testbed", "--validate=strict", "-f", "-"],
         Some(UNKNOWN_FIELD),
     );
     assert!(err.contains("dataa"), "{err}");
 
     let err = ns.kubectl_fails(&["apply", "-f", "-"], Some(NEGATIVE_REPLICAS));
-    assert!(
-        err.contains("Invalid value") && err.contains("spec.replicas"),
-        "{err}"
-    );
+    assert!(err.contains("Invalid value") && err.contains("spec.replicas"), "{err}");
 
     let bad_name = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n";
     let err = ns.kubectl_fails(&["create", "-f", "-"], Some(bad_name));
@@ -517,28 +412,17 @@ fn testbed_api_server_validates() {
     let left = ns.json(&["get", "configmaps,deployments"]);
     let names: Vec<&str> = left["items"]
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["metadata"]["name"].as_str())
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|i| i["metadata"]["name"].as_str()).collect())
         .unwrap_or_default();
-    assert!(
-        !names
-            .iter()
-            .any(|n| *n == "unknown-field" || *n == "negative"),
-        "{names:?}"
-    );
+    assert!(!names.iter().any(|n| *n == "unknown-field" || *n == "negative"), "{names:?}");
 }
 
 /// (d) PodSecurity admission: a restricted namespace refuses a privileged pod and admits a
 /// compliant one.
 #[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
 fn testbed_pod_security_restricted_rejects_privileged() {
-    if testbed("testbed_pod_security_restricted_rejects_privileged").is_none() {
-        return;
-    }
+    crate::support::testbed();
     let ns = Namespace::create(
         "podsecurity",
         &[
@@ -547,44 +431,23 @@ fn testbed_pod_security_restricted_rejects_privileged() {
         ],
     );
     let err = ns.kubectl_fails(&["create", "-f", "-"], Some(PRIVILEGED_POD));
-    assert!(
-        err.contains("violates PodSecurity") && err.contains("restricted"),
-        "{err}"
-    );
+    assert!(err.contains("violates PodSecurity") && err.contains("restricted"), "{err}");
     assert!(err.contains("privileged"), "{err}");
 
     ns.kubectl(&["create", "-f", "-"], Some(RESTRICTED_POD));
-    ns.kubectl(
-        &[
-            "wait",
-            "--for=condition=Ready",
-            "pod/compliant",
-            &format!("--timeout={WAIT}"),
-        ],
-        None,
-    );
+    ns.kubectl(&["wait", "--for=condition=Ready", "pod/compliant", &format!("--timeout={WAIT}")], None);
 }
 
 /// (e) A Job runs to completion, and so does a Job created from a CronJob.
 #[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
 fn testbed_job_completes() {
-    if testbed("testbed_job_completes").is_none() {
-        return;
-    }
+    crate::support::testbed();
     let ns = Namespace::create("job", &[]);
     ns.kubectl(&["apply", "-f", "-"], Some(JOBS));
     ns.kubectl(&["create", "job", "manual", "--from=cronjob/nightly"], None);
     let timeout = format!("--timeout={WAIT}");
-    ns.kubectl(
-        &[
-            "wait",
-            "--for=condition=Complete",
-            "job/once",
-            "job/manual",
-            &timeout,
-        ],
-        None,
-    );
+    ns.kubectl(&["wait", "--for=condition=Complete", "job/once", "job/manual", &timeout], None);
     let job = ns.json(&["get", "job", "once"]);
     assert_eq!(job["status"]["succeeded"], 2, "{job}");
 }

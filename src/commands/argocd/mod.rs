@@ -1,0 +1,330 @@
+//! `panda-install argocd`: Argo CD Applications generated from the same plan the CLI runs.
+//!
+//! The plan (dry-run mode, no secrets tier) is translated release by release: chart path, release
+//! name, every `-f` file (made relative to the chart path for Git, or read through a `$values`
+//! ref for OCI charts) and every `--set`/`--set-string` become the Application's helm source, and
+//! the tier becomes the `argocd.argoproj.io/sync-wave`. An app-of-apps parent tracks the directory
+//! the children are committed to. See docs/gitops.md.
+
+//! `panda-install argocd`: Argo CD Applications generated from the same typed plan the CLI runs.
+//!
+//! Each component release of the plan becomes one Application: its chart path (Git) or OCI chart,
+//! release name, values files (relative to the chart for Git, through a `$values` ref for OCI
+//! charts) and `--set` pairs as parameters; the tier becomes the `argocd.argoproj.io/sync-wave`.
+//! An app-of-apps parent tracks the directory the children are committed to. See docs/gitops.md.
+
+pub(crate) mod manifest;
+
+use super::inputs::Inputs;
+use super::Context;
+use crate::cli::args::ClusterArgs;
+use crate::cli::ArgocdArgs;
+use crate::error::{Error, Result};
+use crate::exit_code;
+use crate::output;
+use crate::plan::install::{self, Mode, Request};
+use crate::settings::affix::Affix;
+use crate::settings::helm_version::HelmVersion;
+use crate::settings::instance::{AffixSource, Instance};
+use manifest::{ChartSource, Generated, GitRef, Target, GENERATED_HEADER};
+use std::path::{Component as PathPart, Path, PathBuf};
+
+pub(crate) fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
+    let cluster = ClusterArgs { namespace: args.namespace.clone(), ..Default::default() };
+    let mut inputs = Inputs::resolve(ctx, &args.root, &args.instance, &args.select, None, &cluster)?;
+    if let Some(name) = &args.dev {
+        let (namespace, instance) = personal(name, &inputs.instance)?;
+        inputs.instance = instance;
+        inputs.target.namespace = namespace;
+    } else if args.namespace.is_none() {
+        return Err(Error::usage("argocd needs the destination namespace: -n NAMESPACE (or --dev NAME)"));
+    }
+    let catalog = &inputs.catalog;
+    let git = git_ref(args)?;
+    let charts = match (&args.oci, &args.chart_version) {
+        (Some(repo), Some(version)) => {
+            if !repo.starts_with("oci://") {
+                return Err(Error::usage(format!("--oci {repo:?}: expected oci://REGISTRY/REPO")));
+            }
+            ChartSource::Oci { repo: repo.clone(), version: version.clone(), values: git.clone() }
+        }
+        _ => ChartSource::Git(git.clone().ok_or_else(|| {
+            Error::usage("argocd needs --repo-url URL and --target-revision REV (or --oci oci://REGISTRY/REPO --chart-version V)")
+        })?),
+    };
+    let target = Target {
+        charts,
+        project: args.project.clone(),
+        dest_server: args.dest_server.clone(),
+        app_namespace: args.app_namespace.clone(),
+        namespace: inputs.target.namespace.clone(),
+        instance: inputs.instance.affix.apply("panda-apps"),
+    };
+
+    // The plan the CLI would run, without the secrets release: it stays outside Argo CD.
+    let mode =
+        Mode::Install { wait: Default::default(), create_namespace: false, rollback_on_failure: false };
+    let req = Request {
+        instance: &inputs.instance,
+        selection: &inputs.selection,
+        target: &inputs.target,
+        secrets: None,
+        deploy_secrets: false,
+        cric_real: inputs.cric_real,
+        mode,
+    };
+    let p = install::plan(&req, catalog, HelmVersion::ASSUMED)?;
+    for note in &p.notes {
+        output::note(&format!("panda-install argocd: {note}"));
+    }
+    let repo = RepoPaths::new(&catalog.root)?;
+    let mut apps = manifest::children(&p, &target, &|path| repo.relative(path))?;
+
+    if !args.no_parent {
+        let git = git.ok_or_else(|| {
+            Error::usage("the app-of-apps parent tracks a Git repository: give --repo-url and --target-revision, or --no-parent")
+        })?;
+        let apps_path = match (&args.apps_path, &args.out) {
+            (Some(p), _) => check_repo_path(p)?,
+            (None, Some(out)) => repo.relative(out).map_err(|_| {
+                Error::usage(format!(
+                    "--out {} is outside the project: say where it is committed with --apps-path",
+                    out.display()
+                ))
+            })?,
+            (None, None) => {
+                return Err(Error::usage(
+                    "the parent needs --apps-path PATH (or --out DIR inside the project), or --no-parent",
+                ))
+            }
+        };
+        apps.push(manifest::parent(&git, &apps_path, &target));
+    }
+
+    match &args.out {
+        None => {
+            let mut text = String::new();
+            for (i, app) in apps.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("---\n");
+                }
+                text.push_str(&app.to_yaml()?);
+            }
+            output::print(&text)?;
+        }
+        Some(dir) => write_dir(dir, &apps)?,
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// `--dev NAME`: the namespace and affix of a personal instance, checked against -a.
+fn personal(name: &str, instance: &Instance) -> Result<(String, Instance)> {
+    let namespace = format!("dev-{name}");
+    let affix =
+        Affix::parse(&format!("{namespace}-")).map_err(|m| Error::usage(format!("--dev {name:?}: {m}")))?;
+    if instance.source == AffixSource::Flag && instance.affix != affix {
+        return Err(Error::usage(format!(
+            "--dev {name} uses affix {affix:?}, but -a says {:?}",
+            instance.affix.as_str()
+        )));
+    }
+    Ok((namespace, Instance { affix, source: AffixSource::Flag }))
+}
+
+fn git_ref(args: &ArgocdArgs) -> Result<Option<GitRef>> {
+    match (&args.repo_url, &args.target_revision) {
+        (Some(url), Some(rev)) => {
+            if url.is_empty() || rev.is_empty() {
+                return Err(Error::usage("--repo-url and --target-revision must not be empty"));
+            }
+            Ok(Some(GitRef { repo_url: url.clone(), revision: rev.clone() }))
+        }
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::usage("--repo-url needs --target-revision (a branch, tag or commit)")),
+        (None, Some(_)) => Err(Error::usage("--target-revision needs --repo-url")),
+    }
+}
+
+/// A repository path as Argo CD takes it: relative, `/`-separated, no `..`.
+fn check_repo_path(path: &str) -> Result<String> {
+    let p = Path::new(path);
+    if path.is_empty()
+        || p.is_absolute()
+        || p.components().any(|c| !matches!(c, PathPart::Normal(_) | PathPart::CurDir))
+    {
+        return Err(Error::usage(format!(
+            "--apps-path {path:?}: expected a path relative to the repository root, without '..'"
+        )));
+    }
+    Ok(normalise(p))
+}
+
+fn normalise(p: &Path) -> String {
+    p.components()
+        .filter_map(|c| match c {
+            PathPart::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Turns paths of the plan (relative to the current directory, or absolute) into paths relative
+/// to the project root, which is the root of the Git repository Argo CD reads.
+struct RepoPaths {
+    root: PathBuf,
+}
+
+impl RepoPaths {
+    fn new(root: &Path) -> Result<RepoPaths> {
+        let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        let root =
+            std::fs::canonicalize(root).map_err(|e| Error::data(root, format!("cannot resolve: {e}")))?;
+        Ok(RepoPaths { root })
+    }
+
+    fn relative(&self, path: &Path) -> Result<String> {
+        let absolute = absolute(path)?;
+        let inside = absolute.strip_prefix(&self.root).map_err(|_| {
+            Error::usage(format!(
+                "{} is outside the project {}: Argo CD reads charts and value files from the repository, so commit it there",
+                path.display(),
+                self.root.display()
+            ))
+        })?;
+        let rel = normalise(inside);
+        Ok(if rel.is_empty() { ".".into() } else { rel })
+    }
+}
+
+/// The absolute form of `path` with symlinks resolved as far as the path exists.
+fn absolute(path: &Path) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.into()))?;
+    let mut existing = cwd.join(path);
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&existing) {
+            return Ok(rest.into_iter().rev().fold(real, |acc: PathBuf, part| acc.join(part)));
+        }
+        match (existing.file_name().map(|f| f.to_os_string()), existing.parent().map(Path::to_path_buf)) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return Ok(cwd.join(path)),
+        }
+    }
+}
+
+/// Writes each Application to `DIR/<name>.yaml` and removes files an earlier run generated there
+/// that this run no longer produces (a component disabled since, a renamed affix).
+fn write_dir(dir: &Path, apps: &[Generated]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::data(dir, format!("cannot create: {e}")))?;
+    let wanted: Vec<String> = apps.iter().map(Generated::file_name).collect();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::data(dir, format!("cannot read: {e}")))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let generated = std::fs::read_to_string(entry.path()).is_ok_and(|t| t.starts_with(GENERATED_HEADER));
+        if name.ends_with(".yaml") && generated && !wanted.contains(&name) {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| Error::data(entry.path(), format!("cannot remove: {e}")))?;
+            output::note(&format!("removed {}", entry.path().display()));
+        }
+    }
+    for app in apps {
+        let path = dir.join(app.file_name());
+        std::fs::write(&path, app.to_yaml()?)
+            .map_err(|e| Error::data(&path, format!("cannot write: {e}")))?;
+        match app.wave {
+            Some(w) => output::print(&format!("wrote {} (wave {w})\n", path.display()))?,
+            None => output::print(&format!("wrote {} (parent)\n", path.display()))?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ArgocdArgs {
+        ArgocdArgs {
+            instance: Default::default(),
+            select: Default::default(),
+            namespace: None,
+            root: Default::default(),
+            repo_url: Some("https://example.org/r.git".into()),
+            target_revision: Some("main".into()),
+            oci: None,
+            chart_version: None,
+            project: "default".into(),
+            dest_server: "https://kubernetes.default.svc".into(),
+            app_namespace: "argocd".into(),
+            out: None,
+            apps_path: None,
+            no_parent: false,
+            dev: None,
+        }
+    }
+
+    #[test]
+    fn dev_sets_namespace_and_affix_and_checks_conflicts() {
+        let default = Instance::default_affix();
+        let (ns, i) = personal("eddie", &default).unwrap();
+        assert_eq!(ns, "dev-eddie");
+        assert_eq!(i.release(crate::settings::component::Component::Panda), "dev-eddie-panda");
+        assert_eq!(i.secrets_release(), "dev-eddie-secrets");
+        let err = personal("eddie", &Instance::from_flag("x-").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("-a says"), "{err}");
+        assert!(personal("eddie", &Instance::from_flag("dev-eddie-").unwrap()).is_ok());
+        assert_eq!(personal("Eddie", &default).unwrap_err().exit_code(), exit_code::USAGE);
+    }
+
+    #[test]
+    fn git_reference_needs_both_halves() {
+        assert!(git_ref(&args()).unwrap().is_some());
+        assert!(git_ref(&ArgocdArgs { target_revision: None, ..args() }).is_err());
+        assert!(git_ref(&ArgocdArgs { repo_url: None, ..args() }).is_err());
+        assert!(git_ref(&ArgocdArgs { repo_url: None, target_revision: None, ..args() }).unwrap().is_none());
+    }
+
+    #[test]
+    fn apps_paths_stay_inside_the_repository() {
+        assert_eq!(check_repo_path("./argocd/apps//panda").unwrap(), "argocd/apps/panda");
+        assert!(check_repo_path("../elsewhere").is_err());
+        assert!(check_repo_path("/abs").is_err());
+        assert!(check_repo_path("").is_err());
+    }
+
+    #[test]
+    fn repo_paths_are_relative_to_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("values/x")).unwrap();
+        let repo = RepoPaths::new(dir.path()).unwrap();
+        assert_eq!(repo.relative(&dir.path().join("values/x")).unwrap(), "values/x");
+        assert_eq!(repo.relative(&dir.path().join("not/yet/there")).unwrap(), "not/yet/there");
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(repo.relative(outside.path()).unwrap_err().exit_code(), exit_code::USAGE);
+    }
+
+    #[test]
+    fn write_dir_replaces_its_own_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("stale.yaml"), format!("{GENERATED_HEADER}\nkind: Application\n"))
+            .unwrap();
+        std::fs::write(dir.path().join("mine.yaml"), "kind: ConfigMap\n").unwrap();
+        let git = GitRef { repo_url: "u".into(), revision: "r".into() };
+        let target = Target {
+            charts: ChartSource::Git(git.clone()),
+            project: "default".into(),
+            dest_server: "s".into(),
+            app_namespace: "argocd".into(),
+            namespace: "panda".into(),
+            instance: "p".into(),
+        };
+        write_dir(dir.path(), &[manifest::parent(&git, "x", &target)]).unwrap();
+        assert!(!dir.path().join("stale.yaml").exists());
+        assert!(dir.path().join("mine.yaml").exists());
+        assert!(std::fs::read_to_string(dir.path().join("p.yaml")).unwrap().starts_with(GENERATED_HEADER));
+    }
+}

@@ -1,0 +1,93 @@
+//! `panda-install diff`: what an install would change, per release and object: the rendered
+//! manifests against the deployed ones, and every live object against what the chart sets
+//! (missing, changed by hand, not ready). Secret values are redacted. Exits 0 when nothing would
+//! change, 2 when something would. Reads only: no lock, no change.
+
+use super::inputs::Inputs;
+use super::instance;
+use super::Context;
+use crate::cli::args::OutputFormat;
+use crate::cli::DiffArgs;
+use crate::error::Result;
+use crate::exit_code;
+use crate::kube::Cluster;
+use crate::output::documents::{DiffDocument, ReleaseDiff, SCHEMA_VERSION};
+use crate::output::{self};
+use crate::plan::install::{self, Mode, Request};
+use crate::run::convergence::compare_plan;
+use crate::run::executor;
+use crate::settings::wait::Wait;
+
+pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
+    let mut inputs = Inputs::resolve(
+        ctx,
+        &args.root,
+        &args.instance,
+        &args.select,
+        args.secrets.as_deref(),
+        &args.cluster,
+    )?;
+    let helm = ctx.helm(&args.helm)?;
+    let version = helm.version().await?;
+    let cluster = Cluster::connect(&inputs.target).await?;
+    let releases = cluster.releases().await?;
+    if args.instance.affix.is_none() && args.secrets.is_none() {
+        // like status and uninstall: the instance deployed in the namespace
+        inputs.instance = instance::find(None, &releases, &inputs.catalog, &inputs.target.namespace)?;
+    }
+    let mode = Mode::Install { wait: Wait::default(), create_namespace: false, rollback_on_failure: false };
+    let req = Request {
+        instance: &inputs.instance,
+        selection: &inputs.selection,
+        target: &inputs.target,
+        secrets: inputs.secrets.as_ref(),
+        deploy_secrets: inputs.secrets.is_some(),
+        cric_real: inputs.cric_real,
+        mode,
+    };
+    let p = install::plan(&req, &inputs.catalog, version)?;
+    executor::prepare(&p, &helm).await?;
+    let compared = compare_plan(&p, &helm, &cluster, &releases, true).await?;
+    let diffs: Vec<ReleaseDiff> = p
+        .steps()
+        .filter_map(|s| compared.get(&s.release.name))
+        .map(|c| ReleaseDiff {
+            release: c.release.clone(),
+            installed: c.deployed.is_some(),
+            changes: c.changes.clone(),
+            drift: c.drift.iter().map(|o| o.describe()).collect(),
+        })
+        .collect();
+    let changed = diffs.iter().any(|d| !d.changes.is_empty() || !d.drift.is_empty());
+    match args.output.output {
+        OutputFormat::Json => output::json(&DiffDocument {
+            schema_version: SCHEMA_VERSION,
+            command: "diff",
+            namespace: inputs.target.namespace.clone(),
+            changed,
+            releases: diffs,
+        })?,
+        OutputFormat::Text => {
+            let mut out = String::new();
+            for d in &diffs {
+                if d.changes.is_empty() && d.drift.is_empty() {
+                    out.push_str(&format!("{}: no change\n", d.release));
+                    continue;
+                }
+                let state = if d.installed { "" } else { " (not installed)" };
+                out.push_str(&format!("{}{state}:\n", d.release));
+                for c in &d.changes {
+                    out.push_str(&format!("  {} {}\n", c.kind, c.object));
+                    for line in &c.lines {
+                        out.push_str(&format!("      {line}\n"));
+                    }
+                }
+                for drift in &d.drift {
+                    out.push_str(&format!("  drifted {drift}\n"));
+                }
+            }
+            output::print(&out)?;
+        }
+    }
+    Ok(if changed { exit_code::DIFF_CHANGES } else { exit_code::SUCCESS })
+}

@@ -1,0 +1,49 @@
+//! The validated inputs of the commands that render the stack (install, plan, diff, argocd):
+//! the catalog, the instance, the selection, the cluster target and the secrets values.
+
+use super::Context;
+use crate::cli::args::{ClusterArgs, InstanceArgs, RootArgs, SelectArgs};
+use crate::error::Result;
+use crate::settings::catalog::Catalog;
+use crate::settings::instance::Instance;
+use crate::settings::secrets_file::SecretsFile;
+use crate::settings::selection::Selection;
+use crate::settings::target::{ClusterTarget, ProcessEnv};
+use std::path::Path;
+
+pub(crate) struct Inputs {
+    pub(crate) catalog: Catalog,
+    pub(crate) instance: Instance,
+    pub(crate) selection: Selection,
+    pub(crate) target: ClusterTarget,
+    /// `--secrets FILE`, loaded.
+    pub(crate) secrets: Option<SecretsFile>,
+    /// `cric.real` of the secrets values (the file given, else the bundled secrets/values.yaml).
+    pub(crate) cric_real: bool,
+}
+
+impl Inputs {
+    pub(crate) fn resolve(
+        ctx: &Context,
+        root: &RootArgs,
+        instance: &InstanceArgs,
+        select: &SelectArgs,
+        secrets: Option<&Path>,
+        cluster: &ClusterArgs,
+    ) -> Result<Inputs> {
+        let catalog = ctx.catalog(root)?;
+        let secrets = secrets.map(SecretsFile::load).transpose()?;
+        // Without --secrets, the affix and cric.real come from the bundled values, as in bin/install.
+        let bundled_path = catalog.secrets_chart.join("values.yaml");
+        let bundled = match &secrets {
+            None if bundled_path.is_file() => Some(SecretsFile::load(&bundled_path)?),
+            _ => None,
+        };
+        let source = secrets.as_ref().or(bundled.as_ref());
+        let instance = Instance::resolve(instance.affix.as_deref(), source)?;
+        let cric_real = source.map(SecretsFile::cric_real).transpose()?.unwrap_or(true);
+        let selection = Selection::resolve(select, &catalog)?;
+        let target = ClusterTarget::resolve(cluster, &ProcessEnv)?;
+        Ok(Inputs { catalog, instance, selection, target, secrets, cric_real })
+    }
+}

@@ -1,0 +1,174 @@
+//! `panda-install` / `install` / `plan`: install or upgrade tier by tier; `--dry-run` (and
+//! `plan`) print the plan, `--template` renders the manifests. A re-run leaves releases that match
+//! the cluster alone and repairs the ones that drifted.
+
+use super::inputs::Inputs;
+use super::Context;
+use crate::cli::args::{DeployArgs, OutputFormat};
+use crate::cli::InstallArgs;
+use crate::error::{Error, Result};
+use crate::exit_code;
+use crate::helm::Helm;
+use crate::kube::diagnose;
+use crate::output::{
+    self,
+    documents::{PlanDocument, RunDocument},
+};
+use crate::plan::install::{self, Mode, Request};
+use crate::plan::{text, Plan};
+use crate::run::convergence::{compare_plan, Decision};
+use crate::run::executor::{self, Options};
+use crate::run::preflight::{self, Checks};
+use crate::settings::helm_version::HelmVersion;
+use crate::settings::wait::Wait;
+use std::collections::BTreeMap;
+
+pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
+    if args.dry_run {
+        return plan(&args.deploy, ctx).await;
+    }
+    let d = &args.deploy;
+    let inputs = resolve(d, ctx)?;
+    let wait = Wait::resolve(&d.wait)?;
+    let helm = ctx.helm(&d.helm)?;
+    let version = helm.version().await?;
+    if args.template {
+        let p = build(&inputs, Mode::Template, version)?;
+        executor::render_all(&p, &helm, &ctx.interrupt).await?;
+        return Ok(exit_code::SUCCESS);
+    }
+    if let Some(file) = &inputs.secrets {
+        file.refuse_fixme()?;
+    }
+    let mode = Mode::Install {
+        wait: wait.clone(),
+        create_namespace: d.create_namespace,
+        rollback_on_failure: d.rollback_on_failure,
+    };
+    let p = build(&inputs, mode, version)?;
+    tracing::info!("using {} ({version})", helm.display());
+    for line in text::render(&p, &helm.display()).lines() {
+        tracing::info!("{line}");
+    }
+    let checks = Checks {
+        plan: &p,
+        instance: &inputs.instance,
+        create_namespace: d.create_namespace,
+        deploys_secrets: inputs.secrets.is_some(),
+        recover: d.recover,
+        wait: &wait,
+    };
+    let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;
+    let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
+    let result = async {
+        executor::prepare(&p, &helm).await?;
+        let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
+            BTreeMap::new()
+        } else {
+            compare_plan(&p, &helm, &cleared.cluster, &cleared.releases, false)
+                .await?
+                .into_iter()
+                .map(|(name, c)| (name, c.decision()))
+                .collect()
+        };
+        let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
+        let report = executor::execute(&p, &helm, &opts).await?;
+        let failed = report.failed();
+        if !failed.is_empty() {
+            output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
+        }
+        finish("install", &p, &helm, &report, d.output.output, "later tiers were not attempted")
+    }
+    .await;
+    cleared.lock.release().await;
+    result
+}
+
+/// `plan` and `--dry-run`: the plan, printed; helm is asked its version only to show exact flags.
+pub(crate) async fn plan(d: &DeployArgs, ctx: &Context) -> Result<i32> {
+    let inputs = resolve(d, ctx)?;
+    let wait = Wait::resolve(&d.wait)?;
+    let (program, version, note) = match ctx.helm(&d.helm) {
+        Ok(helm) => match helm.version().await {
+            Ok(v) => (helm.display(), v, None),
+            Err(e) => {
+                ("helm".to_string(), HelmVersion::ASSUMED, Some(format!("{e}; flags shown for helm 4")))
+            }
+        },
+        Err(e) => ("helm".to_string(), HelmVersion::ASSUMED, Some(format!("{e}; flags shown for helm 4"))),
+    };
+    let mode = Mode::Install {
+        wait,
+        create_namespace: d.create_namespace,
+        rollback_on_failure: d.rollback_on_failure,
+    };
+    let mut p = build(&inputs, mode, version)?;
+    p.notes.extend(note);
+    if d.recover {
+        p.notes.push(
+            "--recover: pending releases found at run time are rolled back first (see `recover --dry-run`)"
+                .into(),
+        );
+    }
+    match d.output.output {
+        OutputFormat::Text => output::print(&text::render(&p, &program))?,
+        OutputFormat::Json => output::json(&PlanDocument::new("plan", &p, &program))?,
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+fn resolve(d: &DeployArgs, ctx: &Context) -> Result<Inputs> {
+    if d.concurrency == Some(0) {
+        return Err(Error::usage("--concurrency must be at least 1"));
+    }
+    Inputs::resolve(ctx, &d.root, &d.instance, &d.select, d.secrets.as_deref(), &d.cluster)
+}
+
+fn build(inputs: &Inputs, mode: Mode, version: HelmVersion) -> Result<Plan> {
+    let req = Request {
+        instance: &inputs.instance,
+        selection: &inputs.selection,
+        target: &inputs.target,
+        secrets: inputs.secrets.as_ref(),
+        deploy_secrets: inputs.secrets.is_some(),
+        cric_real: inputs.cric_real,
+        mode,
+    };
+    install::plan(&req, &inputs.catalog, version)
+}
+
+/// Prints the summary (or the JSON document) of a plan that ran and returns its exit code:
+/// interrupted 130, a failure 70, otherwise 0.
+pub(crate) fn finish(
+    command: &'static str,
+    p: &Plan,
+    helm: &Helm,
+    report: &crate::run::report::Report,
+    format: OutputFormat,
+    after_failure: &str,
+) -> Result<i32> {
+    let failed = report.failed();
+    let error = if report.interrupted {
+        Some(Error::Interrupted)
+    } else if report.lock_lost {
+        Some(Error::Preflight("the namespace lock was lost during the run: nothing new was started".into()))
+    } else if !failed.is_empty() {
+        Some(Error::ReleaseFailed(format!("{} failed; {after_failure} (see the summary)", failed.join(", "))))
+    } else if report.unexplained_skips() {
+        Some(Error::Internal(anyhow::anyhow!("releases were not attempted although nothing failed")))
+    } else {
+        None
+    };
+    let code = error.as_ref().map_or(exit_code::SUCCESS, Error::exit_code);
+    match format {
+        OutputFormat::Text => output::print(&report.summary())?,
+        OutputFormat::Json => {
+            let plan = PlanDocument::new(command, p, &helm.display());
+            output::json(&RunDocument::new(plan, report, code, error.as_ref().map(|e| e.to_string())))?;
+        }
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(exit_code::SUCCESS),
+    }
+}

@@ -1,0 +1,61 @@
+//! One module per command. Each turns its own arguments into validated settings, builds a typed
+//! plan and runs it through the shared [`Context`].
+
+pub(crate) mod argocd;
+pub(crate) mod completions;
+pub(crate) mod diff;
+mod inputs;
+pub(crate) mod install;
+mod instance;
+pub(crate) mod package;
+pub(crate) mod recover;
+pub(crate) mod secrets;
+pub(crate) mod status;
+pub(crate) mod uninstall;
+
+use crate::cli::args::{HelmArgs, RootArgs};
+use crate::cli::{Cli, Command, SecretsCommand};
+use crate::error::Result;
+use crate::helm::Helm;
+use crate::locate::project_root;
+use crate::process::Runner;
+use crate::run::interrupt::Interrupt;
+use crate::settings::catalog::Catalog;
+
+/// What every command shares: the process runner (so an interrupt reaches every child), the
+/// interrupt flag, and how to find the charts and helm.
+pub(crate) struct Context {
+    pub(crate) runner: Runner,
+    pub(crate) interrupt: Interrupt,
+}
+
+impl Context {
+    /// The charts' catalog, from `--root` or found.
+    pub(crate) fn catalog(&self, root: &RootArgs) -> Result<Catalog> {
+        Catalog::load(&project_root(root.dir.as_deref())?)
+    }
+
+    /// helm, located (its version is asked where it is needed).
+    pub(crate) fn helm(&self, args: &HelmArgs) -> Result<Helm> {
+        Helm::locate(args.program.as_deref(), self.runner.clone())
+    }
+}
+
+/// Runs the command the user typed and returns the exit code.
+pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
+    match cli.command {
+        None => install::run(&cli.install, ctx).await,
+        Some(Command::Install(args)) => install::run(&args, ctx).await,
+        Some(Command::Plan(args)) => install::plan(&args.deploy, ctx).await,
+        Some(Command::Status(args)) => status::run(&args, ctx).await,
+        Some(Command::Diff(args)) => diff::run(&args, ctx).await,
+        Some(Command::Uninstall(args)) => uninstall::run(&args, ctx).await,
+        Some(Command::Recover(args)) => recover::run(&args, ctx).await,
+        Some(Command::Secrets(SecretsCommand::Init(args))) => secrets::init::run(&args, ctx),
+        Some(Command::Secrets(SecretsCommand::Deploy(args))) => secrets::deploy::run(&args, ctx).await,
+        Some(Command::Argocd(args)) => argocd::run(&args, ctx),
+        Some(Command::Package(args)) => package::run(&args, ctx).await,
+        Some(Command::Completions(args)) => completions::completions(&args, ctx),
+        Some(Command::Man) => completions::man(),
+    }
+}

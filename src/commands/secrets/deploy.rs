@@ -1,0 +1,84 @@
+//! `panda-install secrets deploy -f FILE`: install or upgrade the secrets release from a values
+//! file, refused while a FIXME is left; `--dry-run` prints the helm command and changes nothing.
+
+use super::super::install::finish;
+use crate::cli::args::OutputFormat;
+use crate::cli::SecretsDeployArgs;
+use crate::commands::Context;
+use crate::error::Result;
+use crate::exit_code;
+use crate::output::documents::PlanDocument;
+use crate::output::{self};
+use crate::plan::install::{secrets_plan, Mode, Request};
+use crate::plan::text;
+use crate::run::executor::{self, Options};
+use crate::run::preflight::{self, Checks};
+use crate::settings::instance::Instance;
+use crate::settings::secrets_file::SecretsFile;
+use crate::settings::selection::Selection;
+use crate::settings::target::{ClusterTarget, ProcessEnv};
+use crate::settings::wait::Wait;
+use std::collections::BTreeMap;
+
+pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> {
+    let catalog = ctx.catalog(&args.root)?;
+    let file = SecretsFile::load(&args.file)?;
+    file.refuse_fixme()?;
+    let instance = Instance::resolve(args.instance.affix.as_deref(), Some(&file))?;
+    let target = ClusterTarget::resolve(&args.cluster, &ProcessEnv)?;
+    let wait = Wait::resolve(&args.wait)?;
+    let helm = ctx.helm(&args.helm)?;
+    let version = helm.version().await?;
+    let selection = Selection {
+        experiment: None,
+        components: vec![],
+        disabled_subcomponents: BTreeMap::new(),
+        extra_values: vec![],
+    };
+    let mode = Mode::Install {
+        wait: wait.clone(),
+        create_namespace: args.create_namespace,
+        rollback_on_failure: false,
+    };
+    let req = Request {
+        instance: &instance,
+        selection: &selection,
+        target: &target,
+        secrets: Some(&file),
+        deploy_secrets: true,
+        cric_real: file.cric_real()?,
+        mode,
+    };
+    let p = secrets_plan(&req, &catalog, version, &file);
+    if args.dry_run {
+        match args.output.output {
+            OutputFormat::Text => output::print(&text::render(&p, &helm.display()))?,
+            OutputFormat::Json => output::json(&PlanDocument::new("secrets-deploy", &p, &helm.display()))?,
+        }
+        return Ok(exit_code::SUCCESS);
+    }
+    let checks = Checks {
+        plan: &p,
+        instance: &instance,
+        create_namespace: args.create_namespace,
+        deploys_secrets: true,
+        recover: false,
+        wait: &wait,
+    };
+    let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;
+    let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
+    let decisions = BTreeMap::new();
+    let report = executor::execute(
+        &p,
+        &helm,
+        &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
+    )
+    .await;
+    cleared.lock.release().await;
+    let code = finish("secrets-deploy", &p, &helm, &report?, args.output.output, "nothing else was changed")?;
+    output::note(
+        "components mount their Secrets as volumes and see file changes within a minute; values read as \
+         environment variables need a restart: kubectl rollout restart statefulset,deployment -l app.kubernetes.io/part-of=panda",
+    );
+    Ok(code)
+}

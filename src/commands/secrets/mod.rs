@@ -1,0 +1,4 @@
+//! `panda-install secrets init|deploy`.
+
+pub(crate) mod deploy;
+pub(crate) mod init;

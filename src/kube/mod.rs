@@ -1,0 +1,130 @@
+//! The only module that talks to the API server: a client built the way helm builds its own
+//! (`--kubeconfig` or $KUBECONFIG, the resolved context and namespace), and every read and write
+//! panda-install makes: the namespace, the lock Lease, helm's release records, pods, claims,
+//! events, and the live-object checks. A read that fails is an error, never an empty answer.
+
+pub(crate) mod diagnose;
+pub(crate) mod drift;
+pub(crate) mod health;
+pub(crate) mod lock;
+pub(crate) mod records;
+
+use crate::error::{Error, Result};
+use crate::settings::target::ClusterTarget;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+/// A connected client and the namespace of the run.
+#[derive(Clone)]
+pub(crate) struct Cluster {
+    client: Client,
+    pub(crate) namespace: String,
+    discovery: drift::Discovery,
+}
+
+/// A kube error as a preflight error naming what could not be done.
+pub(crate) fn failed(what: &str, e: kube::Error) -> Error {
+    match e {
+        kube::Error::Api(s) => Error::Preflight(format!("cannot {what}: {} ({})", s.message, s.reason)),
+        other => Error::Preflight(format!("cannot {what}: Kubernetes cluster unreachable: {other}")),
+    }
+}
+
+impl Cluster {
+    pub(crate) async fn connect(target: &ClusterTarget) -> Result<Cluster> {
+        let options = KubeConfigOptions { context: target.context.clone(), cluster: None, user: None };
+        let unreachable = |e: String| Error::Preflight(format!("Kubernetes cluster unreachable: {e}"));
+        let config = match &target.kubeconfig {
+            Some(path) => {
+                let kc = Kubeconfig::read_from(path)
+                    .map_err(|e| Error::data(path, format!("cannot read kubeconfig: {e}")))?;
+                Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| unreachable(e.to_string()))?
+            }
+            None => Config::from_kubeconfig(&options).await.map_err(|e| unreachable(e.to_string()))?,
+        };
+        let client = Client::try_from(config).map_err(|e| unreachable(e.to_string()))?;
+        // No round-trip here: the first real request proves reachability.
+        Ok(Cluster { client, namespace: target.namespace.clone(), discovery: drift::Discovery::default() })
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Whether the namespace exists.
+    pub(crate) async fn namespace_exists(&self) -> Result<bool> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let found = api
+            .get_opt(&self.namespace)
+            .await
+            .map_err(|e| failed(&format!("read namespace {}", self.namespace), e))?;
+        Ok(found.is_some())
+    }
+
+    /// Checks that the namespace exists, creating it when `create` is set.
+    pub(crate) async fn ensure_namespace(&self, create: bool) -> Result<()> {
+        if self.namespace_exists().await? {
+            return Ok(());
+        }
+        if !create {
+            return Err(Error::Preflight(format!(
+                "namespace {} does not exist: create it or pass --create-namespace",
+                self.namespace
+            )));
+        }
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let mut ns = Namespace::default();
+        ns.metadata.name = Some(self.namespace.clone());
+        match api.create(&PostParams::default(), &ns).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+            Err(e) => Err(failed(&format!("create namespace {}", self.namespace), e)),
+        }
+    }
+
+    /// Pods carrying `app.kubernetes.io/instance` of one of `releases`.
+    pub(crate) async fn pods_of(&self, releases: &[String]) -> Result<Vec<Pod>> {
+        let params = instance_selector(releases);
+        Ok(self.api::<Pod>().list(&params).await.map_err(|e| failed("list pods", e))?.items)
+    }
+
+    /// The PersistentVolumeClaims of one release (labelled with its instance).
+    pub(crate) async fn claims_of(&self, release: &str) -> Result<Vec<PersistentVolumeClaim>> {
+        let params = instance_selector(&[release.to_string()]);
+        let what = format!("list the claims of {release}");
+        Ok(self.api::<PersistentVolumeClaim>().list(&params).await.map_err(|e| failed(&what, e))?.items)
+    }
+
+    /// Deletes the claims of a release and waits until they are gone (the pvc-protection finalizer
+    /// holds a claim until no pod uses it), at most two minutes.
+    pub(crate) async fn delete_claims_of(&self, release: &str) -> Result<()> {
+        let params = instance_selector(&[release.to_string()]);
+        self.api::<PersistentVolumeClaim>()
+            .delete_collection(&DeleteParams::default(), &params)
+            .await
+            .map_err(|e| failed(&format!("delete the claims of {release}"), e))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let left = self.claims_of(release).await?.len();
+            if left == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Error::ReleaseFailed(format!(
+                    "{left} claim(s) of {release} are still terminating after 120 s"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+}
+
+pub(crate) fn instance_selector(releases: &[String]) -> ListParams {
+    ListParams::default().labels(&format!("app.kubernetes.io/instance in ({})", releases.join(",")))
+}

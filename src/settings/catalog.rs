@@ -1,0 +1,266 @@
+//! What the bundled charts declare: sub-components, dependency edges and the known experiments.
+//! Read once from the repository's files; everything after this works on the loaded data.
+
+use super::component::Component;
+use super::yaml;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The Chart.yaml annotation that lists the components a chart must be deployed after.
+pub(crate) const DEPENDS_ON_ANNOTATION: &str = "panda-install.io/depends-on";
+
+/// One component chart as declared in its Chart.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChartInfo {
+    pub(crate) dir: PathBuf,
+    /// `name` and `version` of its Chart.yaml.
+    pub(crate) name: String,
+    pub(crate) version: String,
+    /// Sub-components that can be switched off: dependencies with `condition: <name>.enabled`.
+    pub(crate) subcomponents: Vec<String>,
+    /// Components this one must be deployed after.
+    pub(crate) depends_on: Vec<Component>,
+    /// A `file://` dependency is missing from `charts/` or older than its source: run
+    /// `helm dependency build` before using the chart.
+    pub(crate) needs_dependency_build: bool,
+}
+
+/// Everything the planner needs to know about the bundled charts and values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Catalog {
+    pub(crate) root: PathBuf,
+    pub(crate) charts: BTreeMap<Component, ChartInfo>,
+    /// The library chart every component chart embeds (`helm/lib`).
+    pub(crate) library: ChartInfo,
+    pub(crate) secrets_chart: PathBuf,
+    /// The `name` in the secrets chart's Chart.yaml: how its releases are recognised in a namespace.
+    pub(crate) secrets_name: String,
+    /// experiment name -> the components it has a values file for.
+    pub(crate) experiments: BTreeMap<String, BTreeSet<Component>>,
+}
+
+#[derive(Deserialize)]
+struct ChartYaml {
+    name: String,
+    version: String,
+    #[serde(default)]
+    dependencies: Vec<DependencyYaml>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct DependencyYaml {
+    name: String,
+    #[serde(default)]
+    condition: Option<String>,
+    #[serde(default)]
+    repository: Option<String>,
+}
+
+impl Catalog {
+    /// Loads the catalog from a checkout (or installed copy) of the project.
+    pub(crate) fn load(root: &Path) -> Result<Catalog> {
+        let mut charts = BTreeMap::new();
+        for component in Component::ALL {
+            let dir = root.join("helm").join(component.name());
+            charts.insert(component, load_chart(&dir)?);
+        }
+        let library = load_chart(&root.join("helm").join("lib"))?;
+        let secrets_chart = root.join("secrets");
+        if !secrets_chart.join("Chart.yaml").is_file() {
+            return Err(Error::data(secrets_chart.join("Chart.yaml"), "the secrets chart is missing"));
+        }
+        let secrets_name = load_chart(&secrets_chart)?.name;
+        Ok(Catalog {
+            root: root.to_path_buf(),
+            charts,
+            library,
+            secrets_chart,
+            secrets_name,
+            experiments: load_experiments(root)?,
+        })
+    }
+
+    pub(crate) fn chart(&self, component: Component) -> &ChartInfo {
+        &self.charts[&component]
+    }
+
+    /// The values file of `experiment` for `component`, if the experiment has one.
+    pub(crate) fn experiment_values(&self, experiment: &str, component: Component) -> Option<PathBuf> {
+        let has = self.experiments.get(experiment)?.contains(&component);
+        has.then(|| self.root.join("values").join(experiment).join(format!("{component}.yaml")))
+    }
+
+    /// The dependency edges of every component, as the charts declare them.
+    pub(crate) fn edges(&self) -> BTreeMap<Component, Vec<Component>> {
+        self.charts.iter().map(|(c, info)| (*c, info.depends_on.clone())).collect()
+    }
+}
+
+pub(crate) fn load_chart(dir: &Path) -> Result<ChartInfo> {
+    let path = dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::data(&path, format!("cannot read: {e}")))?;
+    let chart: ChartYaml = yaml::parse_as(&text, &path)?;
+    if chart.version.trim().is_empty() {
+        return Err(Error::data(&path, "version is empty"));
+    }
+    let mut subcomponents = Vec::new();
+    let mut needs_dependency_build = false;
+    for dep in &chart.dependencies {
+        if dep.condition.as_deref() == Some(&format!("{}.enabled", dep.name)) {
+            subcomponents.push(dep.name.clone());
+        }
+        if let Some(source) = dep.repository.as_deref().and_then(|r| r.strip_prefix("file://")) {
+            needs_dependency_build |= !packed_is_fresh(dir, &dep.name, &dir.join(source));
+        }
+    }
+    let depends_on = match chart.annotations.get(DEPENDS_ON_ANNOTATION) {
+        None => Vec::new(),
+        Some(list) => parse_depends_on(list).map_err(|m| Error::data(&path, m))?,
+    };
+    Ok(ChartInfo {
+        dir: dir.to_path_buf(),
+        name: chart.name,
+        version: chart.version,
+        subcomponents,
+        depends_on,
+        needs_dependency_build,
+    })
+}
+
+/// Whether `charts/<name>-*.tgz` exists and is newer than every file of the dependency's source.
+fn packed_is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {
+    let packed = std::fs::read_dir(chart_dir.join("charts")).into_iter().flatten().flatten().find(|e| {
+        let file = e.file_name().to_string_lossy().into_owned();
+        file.ends_with(".tgz") && file.strip_prefix(name).is_some_and(|rest| rest.starts_with("-"))
+    });
+    let Some(packed_time) = packed.and_then(|e| e.metadata().ok()).and_then(|m| m.modified().ok()) else {
+        return false;
+    };
+    newest_mtime(source).is_some_and(|source_time| source_time <= packed_time)
+}
+
+fn newest_mtime(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    let own = meta.modified().ok()?;
+    if !meta.is_dir() {
+        return Some(own);
+    }
+    std::fs::read_dir(path).ok()?.flatten().filter_map(|e| newest_mtime(&e.path())).chain([own]).max()
+}
+
+fn parse_depends_on(list: &str) -> Result<Vec<Component>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            name.parse().map_err(|()| {
+                format!(
+                    "annotation {DEPENDS_ON_ANNOTATION} names unknown component {name:?} (known: {})",
+                    Component::names().join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+fn load_experiments(root: &Path) -> Result<BTreeMap<String, BTreeSet<Component>>> {
+    let dir = root.join("values");
+    let mut experiments = BTreeMap::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(experiments),
+        Err(e) => return Err(Error::data(&dir, format!("cannot read: {e}"))),
+    };
+    for entry in entries.flatten() {
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let components =
+            Component::ALL.into_iter().filter(|c| entry.path().join(format!("{c}.yaml")).is_file()).collect();
+        experiments.insert(name, components);
+    }
+    Ok(experiments)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A catalog of the shipped shape (components, sub-components, the seed dependency graph and
+    /// two experiments) rooted at `root`, without reading any file.
+    pub(crate) fn test_catalog(root: &Path) -> Catalog {
+        let subs: BTreeMap<Component, Vec<&str>> = BTreeMap::from([
+            (Component::Msgsvc, vec!["activemq"]),
+            (Component::Iam, vec!["main", "mariadb"]),
+            (Component::Panda, vec!["server", "jedi", "postgres"]),
+            (Component::Harvester, vec!["harvester", "mariadb"]),
+            (Component::Idds, vec!["rest", "daemon", "postgres"]),
+            (Component::Bigmon, vec!["main"]),
+        ]);
+        let edges = crate::settings::tiers::seed_edges();
+        let info = |dir: PathBuf, name: &str, subs: Vec<&str>, deps: Vec<Component>| ChartInfo {
+            dir,
+            name: name.to_string(),
+            version: "0.1.0".into(),
+            subcomponents: subs.into_iter().map(String::from).collect(),
+            depends_on: deps,
+            needs_dependency_build: false,
+        };
+        let charts = subs
+            .into_iter()
+            .map(|(c, s)| (c, info(root.join("helm").join(c.name()), c.name(), s, edges[&c].clone())))
+            .collect();
+        Catalog {
+            root: root.to_path_buf(),
+            charts,
+            library: info(root.join("helm/lib"), "panda-lib", vec![], vec![]),
+            secrets_chart: root.join("secrets"),
+            secrets_name: "secrets".into(),
+            experiments: BTreeMap::from([
+                ("lsst".to_string(), BTreeSet::from([Component::Msgsvc, Component::Panda])),
+                ("sphenix".to_string(), BTreeSet::from([Component::Harvester])),
+            ]),
+        }
+    }
+
+    #[test]
+    fn depends_on_lists_parse_and_unknown_names_are_named() {
+        assert_eq!(parse_depends_on("msgsvc, iam").unwrap(), vec![Component::Msgsvc, Component::Iam]);
+        assert_eq!(parse_depends_on("").unwrap(), vec![]);
+        let err = parse_depends_on("panda,msgsv").unwrap_err();
+        assert!(err.contains("\"msgsv\""), "{err}");
+    }
+
+    #[test]
+    fn subcomponents_come_from_conditions() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Chart.yaml"),
+            "apiVersion: v2\nname: x\nversion: 0.1.0\nannotations:\n  panda-install.io/depends-on: msgsvc\n\
+             dependencies:\n- name: panda-lib\n  version: 0.1.0\n  repository: file://../lib\n\
+             - name: server\n  version: 0.1.0\n  condition: server.enabled\n\
+             - name: extra\n  version: 0.1.0\n  condition: other.enabled\n",
+        )
+        .unwrap();
+        let info = load_chart(dir.path()).unwrap();
+        assert_eq!(info.subcomponents, vec!["server"]);
+        assert_eq!(info.depends_on, vec![Component::Msgsvc]);
+        assert!(info.needs_dependency_build, "no charts/panda-lib-*.tgz yet");
+    }
+
+    #[test]
+    fn malformed_chart_yaml_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Chart.yaml"), "dependencies: [unclosed\n").unwrap();
+        let err = load_chart(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("Chart.yaml") && err.contains("malformed YAML") && err.contains("line 1"),
+            "{err}"
+        );
+    }
+}
