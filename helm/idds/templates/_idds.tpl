@@ -152,9 +152,8 @@ idds.podEnv: env entries common to rest and daemon. Argument: the sub-chart cont
 - name: PANDAMON_URL
   value: {{ . | quote }}
 {{- end }}
-{{- range $name, $value := .Values.extraEnv }}
-- name: {{ $name }}
-  value: {{ $value | toString | quote }}
+{{- with include "panda-lib.env.extra" (dict "ctx" . "fixed" (list "IDDS_REST_HOST" "IDDS_REST_URL" "PANDAMON_URL" "IDDS_SERVER_CONF_MIN_WORKERS" "IDDS_SERVER_CONF_MAX_WORKERS" "IDDS_SERVER_CONF_NUM_WSGI" "IDDS_SERVER_CONF_NUM_WSGI_THREAD" "IDDS_SERVER_CONF_MAX_BACKLOG")) }}
+{{ . }}
 {{- end }}
 {{- end -}}
 

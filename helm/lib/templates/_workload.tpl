@@ -31,20 +31,59 @@ Argument: the overrides map (may be empty or nil), e.g. .Values.securityContext.
 {{- end -}}
 
 {{/*
-panda-lib.image: "<repository>:<tag>" or "<repository>:<tag>@<digest>". Fails on an empty tag or
-"latest": every image must be pinned.
-Argument: the image map {repository, tag, digest (optional)}, e.g. .Values.image.
+panda-lib.image: the image reference of a container.
+  tag only        -> <repository>:<tag>
+  tag + digest    -> <repository>:<tag>@<digest>   (the digest decides what runs; the tag documents it)
+  digest only     -> <repository>@<digest>
+Fails on a missing tag and digest, on the tag "latest" without a digest (every image must be pinned)
+and on a digest that is not sha256:<64 hex digits>. With global.imageRegistryMirrors (registry host ->
+mirror prefix, e.g. {ghcr.io: harbor.example.org/ghcr}) the registry part of the repository is
+replaced by its mirror; a repository without a registry host is docker.io.
+Argument: dict "ctx" <root context> "image" <{repository, tag, digest, pullPolicy}>, or the image map
+alone (then no mirror applies).
 */}}
 {{- define "panda-lib.image" -}}
-{{- $repository := .repository | required "image.repository is required" -}}
-{{- $tag := .tag | toString -}}
-{{- if or (eq $tag "") (eq $tag "latest") (eq $tag "<nil>") -}}
-{{- fail (printf "image %s needs a pinned tag (got %q): set image.tag to a released version" $repository $tag) -}}
+{{- $image := . -}}{{- $mirrors := dict -}}
+{{- if hasKey . "ctx" -}}
+{{- $image = .image -}}
+{{- $mirrors = (.ctx.Values.global | default dict).imageRegistryMirrors | default dict -}}
 {{- end -}}
-{{- if .digest -}}
-{{- printf "%s:%s@%s" $repository $tag .digest -}}
+{{- $repository := $image.repository | required "image.repository is required" -}}
+{{- $tag := $image.tag | default "" | toString -}}
+{{- $digest := $image.digest | default "" | toString -}}
+{{- if and $digest (not (regexMatch "^sha256:[a-f0-9]{64}$" $digest)) -}}
+{{- fail (printf "image %s: digest %q is not sha256:<64 hex digits>" $repository $digest) -}}
+{{- end -}}
+{{- if and (not $digest) (or (eq $tag "") (eq $tag "latest")) -}}
+{{- fail (printf "image %s needs a pinned tag or a digest (got tag %q): set image.tag to a released version, or image.digest to sha256:..." $repository $tag) -}}
+{{- end -}}
+{{- $parts := splitList "/" $repository -}}
+{{- $registry := "docker.io" -}}{{- $path := $repository -}}
+{{- if and (gt (len $parts) 1) (or (contains "." (first $parts)) (contains ":" (first $parts)) (eq (first $parts) "localhost")) -}}
+{{- $registry = first $parts -}}{{- $path = join "/" (rest $parts) -}}
+{{- end -}}
+{{- with get $mirrors $registry -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $path -}}
+{{- end -}}
+{{- $ref := $repository -}}
+{{- if $tag }}{{ $ref = printf "%s:%s" $ref $tag }}{{ end -}}
+{{- if $digest }}{{ $ref = printf "%s@%s" $ref $digest }}{{ end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/*
+panda-lib.pullPolicy: image.pullPolicy when set; otherwise the rule: IfNotPresent for an image pinned
+by digest (its content cannot change, re-pulling is pointless), Always for a tag alone (a tag can be
+moved; Always only compares the manifest digest and re-downloads nothing that is cached).
+Argument: the image map.
+*/}}
+{{- define "panda-lib.pullPolicy" -}}
+{{- if .pullPolicy -}}
+{{- .pullPolicy -}}
+{{- else if .digest -}}
+IfNotPresent
 {{- else -}}
-{{- printf "%s:%s" $repository $tag -}}
+Always
 {{- end -}}
 {{- end -}}
 
@@ -101,29 +140,4 @@ Argument: the quantity (string or number).
 {{- fail (printf "unsupported memory quantity %q" $q) -}}
 {{- end -}}
 {{- mulf $number (get $factors $unit) | floor | int -}}
-{{- end -}}
-
-{{/*
-panda-lib.tolerations: the "tolerations:" key with .Values.tolerations plus, when
-global.nodeFailureTolerations.enabled, NoExecute tolerations for not-ready/unreachable nodes after
-global.nodeFailureTolerations.tolerationSeconds (default 30; Kubernetes' default is 300) so the pod is
-rescheduled quickly when its node dies. Renders nothing when the list is empty.
-Argument: the root context. Use inside a pod spec: {{- include "panda-lib.tolerations" . | nindent 6 }}
-*/}}
-{{- define "panda-lib.tolerations" -}}
-{{- $tolerations := list -}}
-{{- range (.Values.tolerations | default list) -}}
-{{- $tolerations = append $tolerations . -}}
-{{- end -}}
-{{- $nft := (.Values.global).nodeFailureTolerations | default dict -}}
-{{- if $nft.enabled -}}
-{{- $seconds := $nft.tolerationSeconds | default 30 | int -}}
-{{- range $key := list "node.kubernetes.io/not-ready" "node.kubernetes.io/unreachable" -}}
-{{- $tolerations = append $tolerations (dict "key" $key "operator" "Exists" "effect" "NoExecute" "tolerationSeconds" $seconds) -}}
-{{- end -}}
-{{- end -}}
-{{- if $tolerations -}}
-tolerations:
-{{ toYaml $tolerations }}
-{{- end -}}
 {{- end -}}
