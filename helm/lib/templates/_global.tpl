@@ -17,6 +17,7 @@ it to every workload of every sub-chart; a workload's own value wins where both 
     imagePullSecrets: []                     # added to every pod
     imageRegistryMirrors: {}                 # registry host -> mirror prefix (panda-lib.image)
     storageClass: ""                         # class of every claim whose own storageClass is ""
+    platformAssignsIds: false                # OpenShift SCC: drop every pod's runAsUser/runAsGroup/fsGroup
     proxy: {httpProxy, httpsProxy, noProxy}  # env of every container (panda-lib.env.extra)
 */}}
 

@@ -13,7 +13,8 @@ Pod values read (all optional):
   podLabels, podAnnotations, imagePullSecrets (names, or {name: ...} maps), podSecurityContext,
   nodeSelector, tolerations, affinity, podAntiAffinity, topologySpread
 and from .Values.global (experiment-wide, see _global.tpl) the same keys, which the workload's own
-values override.
+values override, and global.platformAssignsIds (OpenShift: runAsUser, runAsGroup and fsGroup are
+left to the platform, whatever the workload says).
 */}}
 
 {{/*
@@ -85,8 +86,12 @@ enableServiceLinks: false
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- $psc := include "panda-lib.podSecurityContext" $v.podSecurityContext | fromYaml }}
+{{- if $g.platformAssignsIds }}
+{{- $psc = omit $psc "runAsUser" "runAsGroup" "fsGroup" }}
+{{- end }}
 securityContext:
-  {{- include "panda-lib.podSecurityContext" $v.podSecurityContext | nindent 2 }}
+  {{- toYaml $psc | nindent 2 }}
 {{- with merge (deepCopy ($v.nodeSelector | default dict)) ($g.nodeSelector | default dict) }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
