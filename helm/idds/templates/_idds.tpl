@@ -168,8 +168,8 @@ idds.envFrom: the Secrets both roles read. Argument: the sub-chart context.
 {{- end -}}
 
 {{/*
-idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora) and the idds-auth Secret
-(auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
+idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora, from config.tnsnames or
+the site file), and the idds-auth Secret (auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
 (start-daemon.sh links hostkey/hostcert/chain.pem into /etc/grid-security), /tmp.
 Argument: the sub-chart context.
 */}}
@@ -182,6 +182,11 @@ Argument: the sub-chart context.
           name: {{ include "panda-lib.fullname" . }}-config
       - secret:
           name: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-auth") }}
+      {{- range $kind := include "idds.siteFileKinds" . | fromYamlArray }}
+      {{- with include "panda-lib.siteFiles.source" (dict "ctx" $ "kind" $kind) }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      {{- end }}
 - name: certs
   secret:
     secretName: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-certs") }}

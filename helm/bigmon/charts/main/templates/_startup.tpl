@@ -18,12 +18,12 @@ target = pathlib.Path("/data/bigmon/config")
 for item in sorted(source.iterdir()):
     if item.name.startswith("..") or not item.is_file():
         continue
-    text = item.read_text()
     name = item.name
     if name.endswith(".template"):
-        name = name[: -len(".template")]
-        text = string.Template(text).safe_substitute(os.environ)
-    (target / name).write_text(text)
+        text = string.Template(item.read_text()).safe_substitute(os.environ)
+        (target / name[: -len(".template")]).write_text(text)
+    else:
+        (target / name).write_bytes(item.read_bytes())
 RENDER
 if [ -f /data/bigmon/config/idds.cfg ]; then
   mkdir -p /opt/bigmon/etc/idds && mv /data/bigmon/config/idds.cfg /opt/bigmon/etc/idds/
