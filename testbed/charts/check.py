@@ -20,6 +20,7 @@ def main(argv):
     # The check modules register themselves on import.
     import checks_experiment  # noqa: F401
     import checks_sitefiles  # noqa: F401
+    import checks_ui  # noqa: F401
     import checks_render  # noqa: F401
     try:
         helm4, helm3 = render.helm_binaries()
