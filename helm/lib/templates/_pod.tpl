@@ -66,10 +66,10 @@ podSecurityContext), nodeSelector, tolerations, affinity and topologySpreadConst
 {{- $v := $args.values | default $ctx.Values -}}
 {{- $sa := $args.serviceAccountName | default "" -}}
 {{- $g := $ctx.Values.global | default dict -}}
-{{- if $sa }}
+{{- if $sa -}}
 serviceAccountName: {{ $sa }}
 automountServiceAccountToken: true
-{{- else }}
+{{- else -}}
 automountServiceAccountToken: false
 {{- end }}
 enableServiceLinks: false

@@ -11,8 +11,11 @@
 #     fetch the queue configuration (schedconfig) and run the configurator.
 prepare_panda() {
   if [ "${PANDA_DB_BACKEND:-}" = "postgres" ]; then
-    pg_isready_bin=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
-    until "${pg_isready_bin:-pg_isready}" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
+    pg_isready_bin=pg_isready
+    for candidate in /usr/pgsql-*/bin/pg_isready; do
+      [ -x "$candidate" ] && { pg_isready_bin=$candidate; break; }
+    done
+    until "$pg_isready_bin" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
       log "waiting for the database ${PANDA_DB_HOST}:${PANDA_DB_PORT:-5432}"
       sleep 5
     done

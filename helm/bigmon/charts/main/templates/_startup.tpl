@@ -33,7 +33,10 @@ if [ -f /data/bigmon/config/rucio.cfg ]; then
 fi
 {{- if .Values.database.waitFor }}
 if [ "${PANDA_DB_BACKEND:-postgres}" != "oracle" ] && [ -n "${PANDA_DB_HOST:-}" ]; then
-  pg_isready=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
+  pg_isready=""
+  for candidate in /usr/pgsql-*/bin/pg_isready; do
+    [ -x "$candidate" ] && { pg_isready=$candidate; break; }
+  done
   until [ -z "$pg_isready" ] || "$pg_isready" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
     echo "waiting for the database ${PANDA_DB_HOST}"
     sleep 5
