@@ -35,8 +35,10 @@ panda-lib.image: the image reference of a container.
   tag only        -> <repository>:<tag>
   tag + digest    -> <repository>:<tag>@<digest>   (the digest decides what runs; the tag documents it)
   digest only     -> <repository>@<digest>
-Fails on a missing tag and digest, on the tag "latest" without a digest (every image must be pinned)
-and on a digest that is not sha256:<64 hex digits>. With global.imageRegistryMirrors (registry host ->
+A tag of the form "<tag>@<digest>" counts as tag + digest: Argo CD Image Updater's digest strategy
+writes image.tag that way ("latest@sha256:...").
+Fails on a missing tag and digest, on the tag "latest" without a digest (every image must be pinned),
+on a digest that is not sha256:<64 hex digits> and on two different digests. With global.imageRegistryMirrors (registry host ->
 mirror prefix, e.g. {ghcr.io: harbor.example.org/ghcr}) the registry part of the repository is
 replaced by its mirror; a repository without a registry host is docker.io.
 Argument: dict "ctx" <root context> "image" <{repository, tag, digest, pullPolicy}>, or the image map
@@ -49,18 +51,19 @@ alone (then no mirror applies).
 {{- $mirrors = (.ctx.Values.global | default dict).imageRegistryMirrors | default dict -}}
 {{- end -}}
 {{- $repository := $image.repository | required "image.repository is required" -}}
-{{- $tag := $image.tag | default "" | toString -}}
-{{- $digest := $image.digest | default "" | toString -}}
+{{- $parts := include "panda-lib.imageParts" $image | fromJson -}}
+{{- $tag := $parts.tag -}}
+{{- $digest := $parts.digest -}}
 {{- if and $digest (not (regexMatch "^sha256:[a-f0-9]{64}$" $digest)) -}}
 {{- fail (printf "image %s: digest %q is not sha256:<64 hex digits>" $repository $digest) -}}
 {{- end -}}
 {{- if and (not $digest) (or (eq $tag "") (eq $tag "latest")) -}}
 {{- fail (printf "image %s needs a pinned tag or a digest (got tag %q): set image.tag to a released version, or image.digest to sha256:..." $repository $tag) -}}
 {{- end -}}
-{{- $parts := splitList "/" $repository -}}
+{{- $segments := splitList "/" $repository -}}
 {{- $registry := "docker.io" -}}{{- $path := $repository -}}
-{{- if and (gt (len $parts) 1) (or (contains "." (first $parts)) (contains ":" (first $parts)) (eq (first $parts) "localhost")) -}}
-{{- $registry = first $parts -}}{{- $path = join "/" (rest $parts) -}}
+{{- if and (gt (len $segments) 1) (or (contains "." (first $segments)) (contains ":" (first $segments)) (eq (first $segments) "localhost")) -}}
+{{- $registry = first $segments -}}{{- $path = join "/" (rest $segments) -}}
 {{- end -}}
 {{- with get $mirrors $registry -}}
 {{- $repository = printf "%s/%s" (trimSuffix "/" .) $path -}}
@@ -72,6 +75,24 @@ alone (then no mirror applies).
 {{- end -}}
 
 {{/*
+panda-lib.imageParts: JSON {tag, digest} of an image map, a "<tag>@<digest>" tag split in two; fails
+when that digest and image.digest differ. Argument: the image map.
+*/}}
+{{- define "panda-lib.imageParts" -}}
+{{- $tag := .tag | default "" | toString -}}
+{{- $digest := .digest | default "" | toString -}}
+{{- if contains "@" $tag -}}
+{{- $split := splitList "@" $tag -}}
+{{- if and $digest (ne $digest (last $split)) -}}
+{{- fail (printf "image %s: the tag %q and image.digest %q name two different digests" .repository $tag $digest) -}}
+{{- end -}}
+{{- $tag = first $split -}}
+{{- $digest = last $split -}}
+{{- end -}}
+{{- toJson (dict "tag" $tag "digest" $digest) -}}
+{{- end -}}
+
+{{/*
 panda-lib.pullPolicy: image.pullPolicy when set; otherwise the rule: IfNotPresent for an image pinned
 by digest (its content cannot change, re-pulling is pointless), Always for a tag alone (a tag can be
 moved; Always only compares the manifest digest and re-downloads nothing that is cached).
@@ -80,7 +101,7 @@ Argument: the image map.
 {{- define "panda-lib.pullPolicy" -}}
 {{- if .pullPolicy -}}
 {{- .pullPolicy -}}
-{{- else if .digest -}}
+{{- else if (include "panda-lib.imageParts" . | fromJson).digest -}}
 IfNotPresent
 {{- else -}}
 Always
