@@ -19,11 +19,13 @@ Argument: the overrides map (may be empty or nil), e.g. .Values.podSecurityConte
 {{/*
 panda-lib.containerSecurityContext: the "restricted" defaults for a container, shallow-merged with
 the component's overrides. Defaults: allowPrivilegeEscalation false, capabilities drop ALL,
-seccompProfile RuntimeDefault.
+seccompProfile RuntimeDefault, readOnlyRootFilesystem true (the pod mounts an emptyDir at every
+path the image writes; an image that writes all over its root says readOnlyRootFilesystem: false
+in its values, with the reason).
 Argument: the overrides map (may be empty or nil), e.g. .Values.securityContext.
 */}}
 {{- define "panda-lib.containerSecurityContext" -}}
-{{- $result := dict "allowPrivilegeEscalation" false "capabilities" (dict "drop" (list "ALL")) "seccompProfile" (dict "type" "RuntimeDefault") -}}
+{{- $result := dict "allowPrivilegeEscalation" false "capabilities" (dict "drop" (list "ALL")) "seccompProfile" (dict "type" "RuntimeDefault") "readOnlyRootFilesystem" true -}}
 {{- range $key, $value := (. | default dict) }}
 {{- $_ := set $result $key $value -}}
 {{- end -}}
@@ -137,12 +139,17 @@ Argument: the spec map, e.g. .Values.readinessProbe. Renders the probe body (wit
 {{- end -}}
 
 {{/*
-panda-lib.resources: the resources block; fails unless both requests and limits are given.
+panda-lib.resources: the resources block; fails unless requests and limits are both given and both
+name ephemeral-storage (the container's writable layer, logs and disk-backed emptyDirs count against
+it: without a limit one pod can fill its node's disk).
 Argument: the resources map, e.g. .Values.resources.
 */}}
 {{- define "panda-lib.resources" -}}
 {{- if not (and .requests .limits) -}}
 {{- fail "resources need both requests and limits" -}}
+{{- end -}}
+{{- if not (and (get .requests "ephemeral-storage") (get .limits "ephemeral-storage")) -}}
+{{- fail "resources need ephemeral-storage in both requests and limits" -}}
 {{- end -}}
 {{- toYaml . -}}
 {{- end -}}
