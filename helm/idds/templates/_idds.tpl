@@ -152,9 +152,8 @@ idds.podEnv: env entries common to rest and daemon. Argument: the sub-chart cont
 - name: PANDAMON_URL
   value: {{ . | quote }}
 {{- end }}
-{{- range $name, $value := .Values.extraEnv }}
-- name: {{ $name }}
-  value: {{ $value | toString | quote }}
+{{- with include "panda-lib.env.extra" (dict "ctx" . "fixed" (list "IDDS_REST_HOST" "IDDS_REST_URL" "PANDAMON_URL" "IDDS_SERVER_CONF_MIN_WORKERS" "IDDS_SERVER_CONF_MAX_WORKERS" "IDDS_SERVER_CONF_NUM_WSGI" "IDDS_SERVER_CONF_NUM_WSGI_THREAD" "IDDS_SERVER_CONF_MAX_BACKLOG")) }}
+{{ . }}
 {{- end }}
 {{- end -}}
 
@@ -169,8 +168,8 @@ idds.envFrom: the Secrets both roles read. Argument: the sub-chart context.
 {{- end -}}
 
 {{/*
-idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora) and the idds-auth Secret
-(auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
+idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora, from config.tnsnames or
+the site file), and the idds-auth Secret (auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
 (start-daemon.sh links hostkey/hostcert/chain.pem into /etc/grid-security), /tmp.
 Argument: the sub-chart context.
 */}}
@@ -183,6 +182,11 @@ Argument: the sub-chart context.
           name: {{ include "panda-lib.fullname" . }}-config
       - secret:
           name: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-auth") }}
+      {{- range $kind := include "idds.siteFileKinds" . | fromYamlArray }}
+      {{- with include "panda-lib.siteFiles.source" (dict "ctx" $ "kind" $kind) }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      {{- end }}
 - name: certs
   secret:
     secretName: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-certs") }}

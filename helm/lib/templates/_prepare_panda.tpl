@@ -6,12 +6,16 @@
 #  1. wait for PostgreSQL (when PANDA_DB_BACKEND=postgres);
 #  2. create /data/panda, ~/.idds and the given directories, copy the sandbox to /data/panda and
 #     render its *.template files;
-#  3. install the IGTF CAs (and again every 10 hours, in the background), fetch the queue
-#     configuration (schedconfig) and run the configurator.
+#  3. install the IGTF CAs and the site's own CA certificates (/opt/panda/site/ca-certificates, a
+#     site file) into /etc/grid-security/certificates (again every 10 hours, in the background),
+#     fetch the queue configuration (schedconfig) and run the configurator.
 prepare_panda() {
   if [ "${PANDA_DB_BACKEND:-}" = "postgres" ]; then
-    pg_isready_bin=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
-    until "${pg_isready_bin:-pg_isready}" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
+    pg_isready_bin=pg_isready
+    for candidate in /usr/pgsql-*/bin/pg_isready; do
+      [ -x "$candidate" ] && { pg_isready_bin=$candidate; break; }
+    done
+    until "$pg_isready_bin" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
       log "waiting for the database ${PANDA_DB_HOST}:${PANDA_DB_PORT:-5432}"
       sleep 5
     done
@@ -22,11 +26,20 @@ prepare_panda() {
   /opt/panda/bin/python /data/panda/process-templates.py /data/panda
   cp /data/panda/idds.cfg "${HOME:-/home/atlpan}/.idds/idds_local.cfg"
 
-  /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1 \
-    || log "warning: installing the IGTF CAs failed (see install_igtf_ca.log)"
+  install_cas || log "warning: installing the CA certificates failed (see install_igtf_ca.log)"
   /opt/panda/usr/bin/panda_server-schedconfig_json || log "warning: panda_server-schedconfig_json failed"
   /opt/panda/usr/bin/panda_server-configurator || log "warning: panda_server-configurator failed"
 
-  ( while sleep 36000; do /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1; done ) &
+  ( while sleep 36000; do install_cas; done ) &
+}
+
+# install_cas: the IGTF bundle, then the site's CA certificates (which win on a name clash).
+install_cas() {
+  local rc=0
+  /opt/panda/bin/panda_common-install_igtf_ca > /var/log/panda/install_igtf_ca.log 2>&1 || rc=1
+  if [ -d /opt/panda/site/ca-certificates ]; then
+    cp -L /opt/panda/site/ca-certificates/* /etc/grid-security/certificates/ || rc=1
+  fi
+  return "$rc"
 }
 {{- end }}

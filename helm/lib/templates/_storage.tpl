@@ -6,7 +6,7 @@ A volume spec in values looks like:
   type: claimTemplate   # emptyDir | existingClaim | claim | claimTemplate
   existingClaim: ""     # existingClaim: the claim to use
   subPath: ""           # optional sub-directory of the volume to mount
-  storageClass: ""      # claim, claimTemplate: "" = cluster default class
+  storageClass: ""      # claim, claimTemplate: "" = global.storageClass, else the cluster default class
   size: 5Gi             # claim, claimTemplate (also the emptyDir sizeLimit when set)
   accessModes: [ReadWriteOnce]   # claim, claimTemplate
   keep: true            # claim: helm.sh/resource-policy keep, the PVC survives helm uninstall
@@ -59,15 +59,21 @@ Argument: dict "name" <volume name> "spec" <volume spec> "mountPath" <path> ("re
   {{- end }}
 {{- end -}}
 
+{{/*
+panda-lib.storage.claimSpec: the spec of a claim: access modes, the class (the spec's storageClass,
+else global.storageClass, else none: the cluster's default class) and the size.
+Argument: dict "ctx" <root context> "spec" <volume spec>.
+*/}}
 {{- define "panda-lib.storage.claimSpec" -}}
+{{- $spec := .spec -}}
 accessModes:
-  {{- toYaml (.accessModes | default (list "ReadWriteOnce")) | nindent 2 }}
-{{- with .storageClass }}
+  {{- toYaml ($spec.accessModes | default (list "ReadWriteOnce")) | nindent 2 }}
+{{- with $spec.storageClass | default (.ctx.Values.global | default dict).storageClass }}
 storageClassName: {{ . }}
 {{- end }}
 resources:
   requests:
-    storage: {{ .size | required "size is required for a claim" }}
+    storage: {{ $spec.size | required "size is required for a claim" }}
 {{- end -}}
 
 {{/*
@@ -89,7 +95,7 @@ Argument: dict "ctx" <root context> "name" <volume name> "spec" <volume spec>.
     labels:
       {{- include "panda-lib.selectorLabels" .ctx | nindent 6 }}
   spec:
-    {{- include "panda-lib.storage.claimSpec" .spec | nindent 4 }}
+    {{- include "panda-lib.storage.claimSpec" . | nindent 4 }}
 {{- end }}
 {{- end -}}
 
@@ -112,7 +118,7 @@ metadata:
     helm.sh/resource-policy: keep
   {{- end }}
 spec:
-  {{- include "panda-lib.storage.claimSpec" .spec | nindent 2 }}
+  {{- include "panda-lib.storage.claimSpec" . | nindent 2 }}
 {{- end }}
 {{- end -}}
 

@@ -19,11 +19,13 @@ Argument: the overrides map (may be empty or nil), e.g. .Values.podSecurityConte
 {{/*
 panda-lib.containerSecurityContext: the "restricted" defaults for a container, shallow-merged with
 the component's overrides. Defaults: allowPrivilegeEscalation false, capabilities drop ALL,
-seccompProfile RuntimeDefault.
+seccompProfile RuntimeDefault, readOnlyRootFilesystem true (the pod mounts an emptyDir at every
+path the image writes; an image that writes all over its root says readOnlyRootFilesystem: false
+in its values, with the reason).
 Argument: the overrides map (may be empty or nil), e.g. .Values.securityContext.
 */}}
 {{- define "panda-lib.containerSecurityContext" -}}
-{{- $result := dict "allowPrivilegeEscalation" false "capabilities" (dict "drop" (list "ALL")) "seccompProfile" (dict "type" "RuntimeDefault") -}}
+{{- $result := dict "allowPrivilegeEscalation" false "capabilities" (dict "drop" (list "ALL")) "seccompProfile" (dict "type" "RuntimeDefault") "readOnlyRootFilesystem" true -}}
 {{- range $key, $value := (. | default dict) }}
 {{- $_ := set $result $key $value -}}
 {{- end -}}
@@ -31,20 +33,80 @@ Argument: the overrides map (may be empty or nil), e.g. .Values.securityContext.
 {{- end -}}
 
 {{/*
-panda-lib.image: "<repository>:<tag>" or "<repository>:<tag>@<digest>". Fails on an empty tag or
-"latest": every image must be pinned.
-Argument: the image map {repository, tag, digest (optional)}, e.g. .Values.image.
+panda-lib.image: the image reference of a container.
+  tag only        -> <repository>:<tag>
+  tag + digest    -> <repository>:<tag>@<digest>   (the digest decides what runs; the tag documents it)
+  digest only     -> <repository>@<digest>
+A tag of the form "<tag>@<digest>" counts as tag + digest: Argo CD Image Updater's digest strategy
+writes image.tag that way ("latest@sha256:...").
+Fails on a missing tag and digest, on the tag "latest" without a digest (every image must be pinned),
+on a digest that is not sha256:<64 hex digits> and on two different digests. With global.imageRegistryMirrors (registry host ->
+mirror prefix, e.g. {ghcr.io: harbor.example.org/ghcr}) the registry part of the repository is
+replaced by its mirror; a repository without a registry host is docker.io.
+Argument: dict "ctx" <root context> "image" <{repository, tag, digest, pullPolicy}>, or the image map
+alone (then no mirror applies).
 */}}
 {{- define "panda-lib.image" -}}
-{{- $repository := .repository | required "image.repository is required" -}}
-{{- $tag := .tag | toString -}}
-{{- if or (eq $tag "") (eq $tag "latest") (eq $tag "<nil>") -}}
-{{- fail (printf "image %s needs a pinned tag (got %q): set image.tag to a released version" $repository $tag) -}}
+{{- $image := . -}}{{- $mirrors := dict -}}
+{{- if hasKey . "ctx" -}}
+{{- $image = .image -}}
+{{- $mirrors = (.ctx.Values.global | default dict).imageRegistryMirrors | default dict -}}
 {{- end -}}
-{{- if .digest -}}
-{{- printf "%s:%s@%s" $repository $tag .digest -}}
+{{- $repository := $image.repository | required "image.repository is required" -}}
+{{- $parts := include "panda-lib.imageParts" $image | fromJson -}}
+{{- $tag := $parts.tag -}}
+{{- $digest := $parts.digest -}}
+{{- if and $digest (not (regexMatch "^sha256:[a-f0-9]{64}$" $digest)) -}}
+{{- fail (printf "image %s: digest %q is not sha256:<64 hex digits>" $repository $digest) -}}
+{{- end -}}
+{{- if and (not $digest) (or (eq $tag "") (eq $tag "latest")) -}}
+{{- fail (printf "image %s needs a pinned tag or a digest (got tag %q): set image.tag to a released version, or image.digest to sha256:..." $repository $tag) -}}
+{{- end -}}
+{{- $segments := splitList "/" $repository -}}
+{{- $registry := "docker.io" -}}{{- $path := $repository -}}
+{{- if and (gt (len $segments) 1) (or (contains "." (first $segments)) (contains ":" (first $segments)) (eq (first $segments) "localhost")) -}}
+{{- $registry = first $segments -}}{{- $path = join "/" (rest $segments) -}}
+{{- end -}}
+{{- with get $mirrors $registry -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $path -}}
+{{- end -}}
+{{- $ref := $repository -}}
+{{- if $tag }}{{ $ref = printf "%s:%s" $ref $tag }}{{ end -}}
+{{- if $digest }}{{ $ref = printf "%s@%s" $ref $digest }}{{ end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/*
+panda-lib.imageParts: JSON {tag, digest} of an image map, a "<tag>@<digest>" tag split in two; fails
+when that digest and image.digest differ. Argument: the image map.
+*/}}
+{{- define "panda-lib.imageParts" -}}
+{{- $tag := .tag | default "" | toString -}}
+{{- $digest := .digest | default "" | toString -}}
+{{- if contains "@" $tag -}}
+{{- $split := splitList "@" $tag -}}
+{{- if and $digest (ne $digest (last $split)) -}}
+{{- fail (printf "image %s: the tag %q and image.digest %q name two different digests" .repository $tag $digest) -}}
+{{- end -}}
+{{- $tag = first $split -}}
+{{- $digest = last $split -}}
+{{- end -}}
+{{- toJson (dict "tag" $tag "digest" $digest) -}}
+{{- end -}}
+
+{{/*
+panda-lib.pullPolicy: image.pullPolicy when set; otherwise the rule: IfNotPresent for an image pinned
+by digest (its content cannot change, re-pulling is pointless), Always for a tag alone (a tag can be
+moved; Always only compares the manifest digest and re-downloads nothing that is cached).
+Argument: the image map.
+*/}}
+{{- define "panda-lib.pullPolicy" -}}
+{{- if .pullPolicy -}}
+{{- .pullPolicy -}}
+{{- else if (include "panda-lib.imageParts" . | fromJson).digest -}}
+IfNotPresent
 {{- else -}}
-{{- printf "%s:%s" $repository $tag -}}
+Always
 {{- end -}}
 {{- end -}}
 
@@ -77,12 +139,17 @@ Argument: the spec map, e.g. .Values.readinessProbe. Renders the probe body (wit
 {{- end -}}
 
 {{/*
-panda-lib.resources: the resources block; fails unless both requests and limits are given.
+panda-lib.resources: the resources block; fails unless requests and limits are both given and both
+name ephemeral-storage (the container's writable layer, logs and disk-backed emptyDirs count against
+it: without a limit one pod can fill its node's disk).
 Argument: the resources map, e.g. .Values.resources.
 */}}
 {{- define "panda-lib.resources" -}}
 {{- if not (and .requests .limits) -}}
 {{- fail "resources need both requests and limits" -}}
+{{- end -}}
+{{- if not (and (get .requests "ephemeral-storage") (get .limits "ephemeral-storage")) -}}
+{{- fail "resources need ephemeral-storage in both requests and limits" -}}
 {{- end -}}
 {{- toYaml . -}}
 {{- end -}}
@@ -101,29 +168,4 @@ Argument: the quantity (string or number).
 {{- fail (printf "unsupported memory quantity %q" $q) -}}
 {{- end -}}
 {{- mulf $number (get $factors $unit) | floor | int -}}
-{{- end -}}
-
-{{/*
-panda-lib.tolerations: the "tolerations:" key with .Values.tolerations plus, when
-global.nodeFailureTolerations.enabled, NoExecute tolerations for not-ready/unreachable nodes after
-global.nodeFailureTolerations.tolerationSeconds (default 30; Kubernetes' default is 300) so the pod is
-rescheduled quickly when its node dies. Renders nothing when the list is empty.
-Argument: the root context. Use inside a pod spec: {{- include "panda-lib.tolerations" . | nindent 6 }}
-*/}}
-{{- define "panda-lib.tolerations" -}}
-{{- $tolerations := list -}}
-{{- range (.Values.tolerations | default list) -}}
-{{- $tolerations = append $tolerations . -}}
-{{- end -}}
-{{- $nft := (.Values.global).nodeFailureTolerations | default dict -}}
-{{- if $nft.enabled -}}
-{{- $seconds := $nft.tolerationSeconds | default 30 | int -}}
-{{- range $key := list "node.kubernetes.io/not-ready" "node.kubernetes.io/unreachable" -}}
-{{- $tolerations = append $tolerations (dict "key" $key "operator" "Exists" "effect" "NoExecute" "tolerationSeconds" $seconds) -}}
-{{- end -}}
-{{- end -}}
-{{- if $tolerations -}}
-tolerations:
-{{ toYaml $tolerations }}
-{{- end -}}
 {{- end -}}

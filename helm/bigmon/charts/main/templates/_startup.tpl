@@ -18,12 +18,12 @@ target = pathlib.Path("/data/bigmon/config")
 for item in sorted(source.iterdir()):
     if item.name.startswith("..") or not item.is_file():
         continue
-    text = item.read_text()
     name = item.name
     if name.endswith(".template"):
-        name = name[: -len(".template")]
-        text = string.Template(text).safe_substitute(os.environ)
-    (target / name).write_text(text)
+        text = string.Template(item.read_text()).safe_substitute(os.environ)
+        (target / name[: -len(".template")]).write_text(text)
+    else:
+        (target / name).write_bytes(item.read_bytes())
 RENDER
 if [ -f /data/bigmon/config/idds.cfg ]; then
   mkdir -p /opt/bigmon/etc/idds && mv /data/bigmon/config/idds.cfg /opt/bigmon/etc/idds/
@@ -33,7 +33,10 @@ if [ -f /data/bigmon/config/rucio.cfg ]; then
 fi
 {{- if .Values.database.waitFor }}
 if [ "${PANDA_DB_BACKEND:-postgres}" != "oracle" ] && [ -n "${PANDA_DB_HOST:-}" ]; then
-  pg_isready=$(ls /usr/pgsql-*/bin/pg_isready 2>/dev/null | head -n 1)
+  pg_isready=""
+  for candidate in /usr/pgsql-*/bin/pg_isready; do
+    [ -x "$candidate" ] && { pg_isready=$candidate; break; }
+  done
   until [ -z "$pg_isready" ] || "$pg_isready" -q -h "${PANDA_DB_HOST}" -p "${PANDA_DB_PORT:-5432}"; do
     echo "waiting for the database ${PANDA_DB_HOST}"
     sleep 5

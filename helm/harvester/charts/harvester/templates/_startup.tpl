@@ -18,8 +18,9 @@ if [ -n "${HARVESTER_DB_HOST:-}" ] && [ "${HARVESTER_DB_HOST}" != "localhost" ];
   done
 fi
 {{- end }}
-# The sandbox (ConfigMap) goes to /data/harvester, where the image's scripts look for it.
-for f in /opt/harvester/sandbox/*; do
+# The sandbox (ConfigMap) goes to /data/harvester, where the image's scripts look for it; the site's
+# sandbox (site files, when given) follows and wins on a name clash.
+for f in /opt/harvester/sandbox/* /opt/harvester/site-sandbox/*; do
   [ -e "$f" ] || continue
   cp -L "$f" "/data/harvester/$(basename "$f")"
 done
