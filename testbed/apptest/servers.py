@@ -53,9 +53,14 @@ class Runner:
             self.uid, self.gid = os.getuid(), os.getgid()
 
     def mkdir(self, *parts):
-        path = os.path.join(self.base, *parts)
-        os.makedirs(path, exist_ok=True)
-        os.chown(path, self.uid, self.gid) if os.getuid() == 0 else None
+        """base/parts..., every level owned by the unprivileged user."""
+        path = self.base
+        for part in parts:
+            path = os.path.join(path, part)
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                if os.getuid() == 0:
+                    os.chown(path, self.uid, self.gid)
         return path
 
     def write(self, path, text, mode=0o600):

@@ -125,7 +125,7 @@ def t_idds_db(ctx):
     for component in ("rest", "daemon"):
         env = ctx.env(EXP, "idds", component)
         url, user, password = idds_url_parts(env)
-        check(url.scheme == "postgresql", "scheme %s" % url.scheme)
+        check(url.scheme == "postgresql+psycopg2", "scheme %s: the image has psycopg2 only" % url.scheme)
         check(user == env["IDDS_DATABASE_USER"] and password == env["IDDS_DATABASE_PASSWORD"],
               "%s: the URL's credentials do not decode to IDDS_DATABASE_USER/PASSWORD" % component)
         conn = pg_login(ctx, pg, url.hostname, url.port, url.path.lstrip("/"), user, password)
