@@ -391,15 +391,22 @@ def run(root, secrets_values, experiments=None, variants=None, mutate=None):
     helms = render.helm_binaries()
     if not helms:
         raise SystemExit("contracts: set PANDA_INSTALL_HELM (and PANDA_INSTALL_HELM3) to the helm binaries")
-    renderings = []
-    for experiment in experiments or render.experiments(root):
-        for major, helm in sorted(helms.items()):
-            for variant, extra in (variants or {"default": ()}).items():
-                rendered = render.render_experiment(root, helm, experiment, secrets_values, extra_secrets=extra)
-                rendered.experiment = experiment if variant == "default" else "%s+%s" % (experiment, variant)
-                if mutate:
-                    mutate(rendered)
-                renderings.append(rendered)
+    jobs = [(experiment, major, helm, variant, extra)
+            for experiment in experiments or render.experiments(root)
+            for major, helm in sorted(helms.items())
+            for variant, extra in (variants or {"default": ()}).items()]
+
+    def one(job):
+        experiment, _major, helm, variant, extra = job
+        rendered = render.render_experiment(root, helm, experiment, secrets_values, extra_secrets=extra)
+        rendered.experiment = experiment if variant == "default" else "%s+%s" % (experiment, variant)
+        if mutate:
+            mutate(rendered)
+        return rendered
+
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        renderings = list(pool.map(one, jobs))
     gap_hits = {}
     for rendered in renderings:
         check_rendered(contracts, rendered, result, gap_hits)

@@ -15,7 +15,7 @@ from servers import MariaDB, Postgres
 from suite import Failure, check, expect_failure, test
 
 EXP = "dev"
-PANDA_SCHEMAS = ["doma_panda", "doma_pandameta", "doma_pandaarch", "doma_deft"]
+PANDA_SCHEMAS = ["doma_panda", "doma_pandameta", "doma_pandaarch", "doma_deft", "doma_pandabigmon"]
 
 
 def panda_pg(ctx):
