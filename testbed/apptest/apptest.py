@@ -6,6 +6,7 @@ Prints one line per test with its time, then "N passed, N failed"; exit 1 on any
 import argparse
 import os
 import pwd
+import signal
 import sys
 import time
 import traceback
@@ -24,6 +25,9 @@ def main(argv):
     if os.getuid() == 0:
         pwd.getpwnam(args.user)  # fails early with KeyError when the user is missing
     import t_activemq, t_databases, t_panda, t_idds, t_harvester, t_bigmon, t_contracts  # noqa: F401,E401
+    # TERM/INT unwind through the finally below, which stops every server this run started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     ctx = suite.Context(args.root, os.path.join(args.root, args.secrets), args.user, args.keep)
     passed = failed = 0
     started = time.time()

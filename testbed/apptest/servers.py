@@ -77,9 +77,11 @@ class Runner:
             os.setgid(self.gid)
             os.setuid(self.uid)
 
-    def run(self, argv, env=None, input_text=None, check=True):
+    def run(self, argv, env=None, input_text=None, check=True, demote=True):
+        """Run a command as the unprivileged user (demote=False: as ourselves, for the test venv's Python
+        tools, which the unprivileged user cannot reach inside root's cache)."""
         proc = subprocess.run(argv, env=env, input=input_text, capture_output=True, text=True,
-                              preexec_fn=self._demote, cwd=self.base)
+                              preexec_fn=self._demote if demote else os.setsid, cwd=self.base)
         if check and proc.returncode != 0:
             raise RuntimeError("%s failed (%s):\n%s%s" % (argv[0], proc.returncode, proc.stdout[-2000:],
                                                           proc.stderr[-2000:]))

@@ -93,7 +93,7 @@ def broker(ctx):
     generated = ctx.tmpdir("activemq", "generated")
     # our start script, as the container runs it: configure-broker.py <template> <output dir>
     ctx.runner.run([sys.executable, os.path.join(work, "configure-broker.py"), os.path.join(work, "activemq.xml.in"),
-                    generated], env={"PATH": os.environ["PATH"], **{k: env[k] for k in env if k.startswith("ACTIVEMQ_")}})
+                    generated], env={"PATH": os.environ["PATH"], **{k: env[k] for k in env if k.startswith("ACTIVEMQ_")}}, demote=False)
     xml = open(os.path.join(generated, "activemq.xml")).read()
     # loopback relocation (the only edits): data directory and the STOMP listener address/port
     for needle in ("/appdata/activemq", "stomp://0.0.0.0:61613"):
@@ -135,7 +135,7 @@ def rendered_mq_configs(ctx):
             ctx.runner.write(os.path.join(work, key), text, 0o644)
         env = ctx.env(EXP, "panda", component)
         proc = ctx.runner.run([sys.executable, os.path.join(work, "process-templates.py"), work],
-                              env={"PATH": os.environ["PATH"], **env})
+                              env={"PATH": os.environ["PATH"], **env}, demote=False)
         check("unset" not in proc.stdout, "process-templates: %s" % proc.stdout.strip())
         for name in names:
             out[name] = json.load(open(os.path.join(work, name)))

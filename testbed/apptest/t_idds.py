@@ -51,12 +51,12 @@ def build_configs(ctx, experiment, component="rest", env_edit=None, db_port=None
     for target, (default, prefix) in FILES.items():
         dest = base + target
         ctx.runner.run([sys.executable, os.path.join(tool_dir, "merge_idds_configs.py"), "-s",
-                        os.path.join(defaults, default), "--use-env", "--prefix", prefix, "-d", dest], env=run_env)
+                        os.path.join(defaults, default), "--use-env", "--prefix", prefix, "-d", dest], env=run_env, demote=False)
         if default == "auth.cfg":
             ctx.runner.run([sys.executable, os.path.join(tool_dir, "merge_configmap.py"), "-s",
-                            os.path.join(base, "auth.cfg.json"), "-d", dest], env=run_env)
+                            os.path.join(base, "auth.cfg.json"), "-d", dest], env=run_env, demote=False)
         proc = ctx.runner.run([sys.executable, os.path.join(tool_dir, "merge_configmap.py"), "-s",
-                               os.path.join(base, "idds_configmap.json"), "-d", dest], env=run_env)
+                               os.path.join(base, "idds_configmap.json"), "-d", dest], env=run_env, demote=False)
         check("WARN" not in proc.stdout, "%s: %s" % (target, proc.stdout.strip()))
     alembic = open(os.path.join(defaults, "alembic.ini")).read()
     site = [p for p in sys.path if p.endswith("site-packages")][0]
@@ -64,7 +64,7 @@ def build_configs(ctx, experiment, component="rest", env_edit=None, db_port=None
     ctx.runner.write(os.path.join(base, "opt/idds/config/idds/alembic.ini"), alembic)
     ctx.runner.run([sys.executable, os.path.join(tool_dir, "merge_configmap.py"), "-s",
                     os.path.join(base, "idds_configmap.json"), "-d",
-                    os.path.join(base, "opt/idds/config/idds/alembic.ini")], env=run_env)
+                    os.path.join(base, "opt/idds/config/idds/alembic.ini")], env=run_env, demote=False)
     return base, run_env
 
 
@@ -161,9 +161,9 @@ def t_schema(ctx):
     env = dict(env, IDDS_CONFIG=base + "/opt/idds/config/idds/idds.cfg",
                ALEMBIC_CONFIG=base + "/opt/idds/config/idds/alembic.ini",
                IDDS_AUTH_CONFIG=base + "/opt/idds/config/idds/auth.cfg")
-    ctx.runner.run([sys.executable, os.path.join(tool_dir, "create_database.py")], env=env)
+    ctx.runner.run([sys.executable, os.path.join(tool_dir, "create_database.py")], env=env, demote=False)
     alembic = os.path.join(os.path.dirname(sys.executable), "alembic")
-    proc = ctx.runner.run([alembic, "upgrade", "heads"], env=env, check=False)
+    proc = ctx.runner.run([alembic, "upgrade", "heads"], env=env, check=False, demote=False)
     schema = env["IDDS_DATABASE_SCHEMA"]
     tables = pg.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = '%s';" % schema,
                     db=ctx.env("dev", "idds", "postgres")["POSTGRES_DB"]).strip()
@@ -191,7 +191,8 @@ print(json.dumps(out))
 '''
     auth = read_cfg(base + "/opt/idds/config/idds/auth.cfg")
     vo = auth.get("common", "allow_vos").split(",")[0]
-    proc = ctx.runner.run([sys.executable, "-c", code], env=dict(env, APPTEST_VO=vo, IDDS_LOG_DIR=base), check=False)
+    proc = ctx.runner.run([sys.executable, "-c", code], env=dict(env, APPTEST_VO=vo, IDDS_LOG_DIR=base), check=False,
+                          demote=False)
     check(proc.returncode == 0, "the REST app failed: %s" % proc.stderr[-1500:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
