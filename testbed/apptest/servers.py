@@ -189,7 +189,7 @@ class ActiveMQ:
         # Debian's /usr/bin/activemq wrapper forces its own options file (-Xmx512M) and its console mode
         # does not run under dash, so the broker's Main is started the way the upstream bin/activemq
         # script (the image's) does for "console": same system properties, the image's memory options.
-        argv = ["java"] + memory_opts.split() + [
+        argv = ["java", "-XX:-UsePerfData"] + memory_opts.split() + [
             "-Djava.awt.headless=true", "-Djava.io.tmpdir=" + self.tmp,
             "-Djava.security.auth.login.config=" + os.path.join(self.conf, "login.config"),
             "-Dactivemq.classpath=" + self.conf, "-Dactivemq.home=" + ACTIVEMQ_HOME,
