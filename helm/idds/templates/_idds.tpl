@@ -14,14 +14,17 @@ that starts supervisord with only the programs of this role (idds.supervisordPro
 
 {{/*
 idds.defaultConfigMap: the default idds_configmap.json (file -> section -> key). Values are filled
-from the idds-envs / idds-db-envs Secrets at start, so no password lands in a ConfigMap.
+from the idds-envs / idds-db-envs Secrets at start, so no password lands in a ConfigMap. iDDS 2.6's
+MessagingReceiver/Sender connect only to plugin.*.channels (the image's idds.cfg points them at CERN's
+brokers); the plugin.*.brokers/destination/... keys are kept for older images. Values that may hold
+"%" use the *_ESCAPED copies of idds-envs ("%%"): iDDS reads its cfg files with configparser.
 Argument: the sub-chart context (unused; kept for symmetry).
 */}}
 {{- define "idds.defaultConfigMap" -}}
 {
   "/opt/idds/config/idds/idds.cfg": {
     "database": {
-      "default": "${IDDS_DATABASE_URL}",
+      "default": "${IDDS_DATABASE_URL_ESCAPED}",
       "schema": "${IDDS_DATABASE_SCHEMA}",
       "pool_size": 20,
       "pool_recycle": 3600,
@@ -37,8 +40,17 @@ Argument: the sub-chart context (unused; kept for symmetry).
       "plugin.receiver.port": "${IDDS_RECEIVER_PORT}",
       "plugin.receiver.destination": "${IDDS_RECEIVER_DESTINATION}",
       "plugin.receiver.username": "${IDDS_RECEIVER_USERNAME}",
-      "plugin.receiver.password": "${IDDS_RECEIVER_PASSWORD}",
-      "plugin.receiver.broker_timeout": 600
+      "plugin.receiver.password": "${IDDS_RECEIVER_PASSWORD_ESCAPED}",
+      "plugin.receiver.broker_timeout": 600,
+      "plugin.receiver.channels": {
+        "default": {
+          "brokers": "${IDDS_RECEIVER_BROKERS}",
+          "destination": "${IDDS_RECEIVER_DESTINATION}",
+          "username": "${IDDS_RECEIVER_USERNAME}",
+          "password": "${IDDS_RECEIVER_PASSWORD_ESCAPED}",
+          "broker_timeout": 600
+        }
+      }
     },
     "conductor": {
       "plugin.notifier": "idds.agents.common.plugins.messaging.MessagingSender",
@@ -46,8 +58,23 @@ Argument: the sub-chart context (unused; kept for symmetry).
       "plugin.notifier.port": "${IDDS_CONDUCTOR_PORT}",
       "plugin.notifier.destination": "${IDDS_CONDUCTOR_DESTINATION}",
       "plugin.notifier.username": "${IDDS_CONDUCTOR_USERNAME}",
-      "plugin.notifier.password": "${IDDS_CONDUCTOR_PASSWORD}",
-      "plugin.notifier.broker_timeout": 600
+      "plugin.notifier.password": "${IDDS_CONDUCTOR_PASSWORD_ESCAPED}",
+      "plugin.notifier.broker_timeout": 600,
+      "plugin.notifier.channels": {
+        "default": {
+          "brokers": "${IDDS_CONDUCTOR_BROKERS}",
+          "destination": "${IDDS_CONDUCTOR_DESTINATION}",
+          "username": "${IDDS_CONDUCTOR_USERNAME}",
+          "password": "${IDDS_CONDUCTOR_PASSWORD_ESCAPED}",
+          "broker_timeout": 600
+        }
+      }
+    }
+  },
+  "/opt/idds/config/idds/alembic.ini": {
+    "alembic": {
+      "sqlalchemy.url": "${IDDS_DATABASE_URL_ESCAPED}",
+      "version_table_schema": "${IDDS_DATABASE_SCHEMA}"
     }
   },
   "/opt/idds/config/panda.cfg": {

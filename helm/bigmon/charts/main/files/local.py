@@ -62,6 +62,27 @@ CAPATH = "/etc/grid-security/certificates"
 MEDIA_URL = "/media/"
 FILEBROWSER_DIRECTORY = "filebrowser"
 
+# Sign-in (python-social-auth). BigMon's backends read SOCIAL_AUTH_<BACKEND NAME>_KEY/_SECRET: "cernoidc"
+# (CERN SSO, core/oauth/Cernauth2.py) and "indigoiam" (INDIGO IAM, core/oauth/indigoiam.py, endpoints
+# under SOCIAL_AUTH_INDIGOIAM_BASEPATH). Google and GitHub use social-core's own names
+# (google-oauth2, github); BigMon v1.1.7 registers no backend for them, so they only take effect with
+# an image that does. The providers offered on the login page are BIGMON_AUTH_PROVIDER_LIST.
+# This module is imported after core/settings/config.py, so a setting is defined here only when its
+# variable is present: an empty SOCIAL_AUTH_CERNOIDC_BASEPATH would replace config.py's CERN default.
+_SOCIAL_AUTH = (
+    "SOCIAL_AUTH_CERNOIDC_KEY",
+    "SOCIAL_AUTH_CERNOIDC_SECRET",
+    "SOCIAL_AUTH_CERNOIDC_BASEPATH",
+    "SOCIAL_AUTH_INDIGOIAM_KEY",
+    "SOCIAL_AUTH_INDIGOIAM_SECRET",
+    "SOCIAL_AUTH_INDIGOIAM_BASEPATH",
+    "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY",
+    "SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET",
+    "SOCIAL_AUTH_GITHUB_KEY",
+    "SOCIAL_AUTH_GITHUB_SECRET",
+)
+globals().update({name: os.environ[name] for name in _SOCIAL_AUTH if os.environ.get(name)})
+
 # TLS ends in this pod's httpd (Route/Ingress passthrough or backend-protocol HTTPS).
 SESSION_COOKIE_SAMESITE = None
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = False

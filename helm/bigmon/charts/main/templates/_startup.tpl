@@ -43,5 +43,8 @@ if [ "${PANDA_DB_BACKEND:-postgres}" != "oracle" ] && [ -n "${PANDA_DB_HOST:-}" 
   done
 fi
 {{- end }}
+# Without a host certificate in /opt/bigmon/etc/cert the image's start-daemon.sh writes a self-signed
+# pair to /opt/bigmon/config, which its Dockerfile never creates (/opt/bigmon is world-writable).
+mkdir -p /opt/bigmon/config
 exec /usr/local/bin/start-daemon.sh all
 {{- end -}}

@@ -18,6 +18,12 @@ if [ -n "${HARVESTER_DB_HOST:-}" ] && [ "${HARVESTER_DB_HOST}" != "localhost" ];
   done
 fi
 {{- end }}
+# Host certificate files from the harvester-certs Secret; without hostkey.pem the image's
+# run-harvester-services links its built-in localhost pair into this (writable) directory.
+for f in /opt/harvester/etc/certs-secret/*; do
+  [ -f "$f" ] && cp -L "$f" /opt/harvester/etc/certs/
+done
+chmod 600 /opt/harvester/etc/certs/hostkey.pem 2>/dev/null || true
 # The sandbox (ConfigMap) goes to /data/harvester, where the image's scripts look for it; the site's
 # sandbox (site files, when given) follows and wins on a name clash.
 for f in /opt/harvester/sandbox/* /opt/harvester/site-sandbox/*; do
