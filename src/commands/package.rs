@@ -210,6 +210,7 @@ mod tests {
             subcomponents: vec![],
             depends_on: vec![],
             needs_dependency_build: false,
+            site_files: vec![],
         };
         assert_eq!(archive(&chart, Path::new("dist")), Path::new("dist/msgsvc-0.1.0.tgz"));
         assert_eq!(
@@ -248,7 +249,7 @@ mod tests {
         };
         let charts = charts(&args, &catalog).unwrap();
         let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, vec!["panda-lib", "msgsvc", "iam", "panda", "harvester", "idds", "bigmon"]);
+        assert_eq!(names, vec!["panda-lib", "msgsvc", "iam", "panda", "harvester", "idds", "bigmon", "ui"]);
         assert!(charts.iter().all(|c| !c.version.is_empty()));
     }
 }

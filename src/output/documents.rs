@@ -18,6 +18,8 @@ pub(crate) struct PlannedStep {
     pub(crate) action: &'static str,
     pub(crate) command: Vec<String>,
     pub(crate) values: Vec<String>,
+    /// Site files passed with `--set-file`, as `key=path`.
+    pub(crate) files: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +70,12 @@ impl PlanDocument {
                             },
                             command: argv(helm_args::step(s, &plan.target, plan.helm)),
                             values: s.release.values.iter().map(|v| v.path.display().to_string()).collect(),
+                            files: s
+                                .release
+                                .files
+                                .iter()
+                                .map(|f| format!("{}={}", f.key, f.path.display()))
+                                .collect(),
                         })
                         .collect(),
                 })

@@ -64,6 +64,9 @@ fn values(r: &Release) -> Vec<String> {
     for v in &r.values {
         args.extend(["-f".into(), path(&v.path)]);
     }
+    for f in &r.files {
+        args.extend(["--set-file".into(), format!("{}={}", f.key, path(&f.path))]);
+    }
     for s in &r.sets {
         let flag = if s.string { "--set-string" } else { "--set" };
         args.extend([flag.into(), format!("{}={}", s.key, s.value)]);

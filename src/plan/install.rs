@@ -105,6 +105,7 @@ fn secrets_step(req: &Request, catalog: &Catalog, file: &SecretsFile) -> Step {
         chart: catalog.secrets_chart.clone(),
         values: vec![ValuesFile { path: file.path.clone(), layer: Layer::Secrets }],
         sets: vec![Set::string("affix", req.instance.affix.as_str())],
+        files: vec![],
     };
     Step { release, action: action(req) }
 }
@@ -113,6 +114,9 @@ fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Opti
     let mut values = Vec::new();
     let mut note = None;
     if let Some(experiment) = &req.selection.experiment {
+        if let Some(path) = catalog.experiments.get(experiment).and_then(|e| e.file.clone()) {
+            values.push(ValuesFile { path, layer: Layer::ExperimentWide });
+        }
         match catalog.experiment_values(experiment, c) {
             Some(path) => values.push(ValuesFile { path, layer: Layer::Experiment }),
             None => {
@@ -139,6 +143,7 @@ fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Opti
         chart: catalog.chart(c).dir.clone(),
         values,
         sets,
+        files: req.selection.site_files.get(&c).cloned().unwrap_or_default(),
     };
     (Step { release, action: action(req) }, note)
 }
@@ -166,6 +171,13 @@ mod tests {
             components: components.to_vec(),
             disabled_subcomponents: BTreeMap::from([(Panda, vec!["jedi".to_string()])]),
             extra_values: vec![(Panda, PathBuf::from("site.yaml"))],
+            site_files: BTreeMap::from([(
+                Panda,
+                vec![crate::plan::SetFile {
+                    key: "server.siteFiles.tnsnames".into(),
+                    path: "values/lsst/files/panda/tnsnames.ora".into(),
+                }],
+            )]),
         }
     }
 
@@ -223,7 +235,8 @@ mod tests {
         assert_eq!(
             args(&p, "test-panda"),
             "upgrade --install test-panda helm/panda --namespace panda --kube-context ctx -f values/lsst/panda.yaml \
-             -f site.yaml --set-string global.affix=test- --set-string global.secretsRelease=test-secrets \
+             -f site.yaml --set-file server.siteFiles.tnsnames=values/lsst/files/panda/tnsnames.ora \
+             --set-string global.affix=test- --set-string global.secretsRelease=test-secrets \
              --set global.cric.real=false --set jedi.enabled=false --wait=watcher --timeout 10m"
         );
     }

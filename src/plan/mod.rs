@@ -11,6 +11,7 @@ pub(crate) mod uninstall;
 
 use crate::settings::component::Component;
 use crate::settings::helm_version::HelmVersion;
+pub(crate) use crate::settings::site_files::SetFile;
 use crate::settings::target::ClusterTarget;
 use crate::settings::wait::Wait;
 use serde::Serialize;
@@ -70,6 +71,8 @@ pub(crate) struct Release {
     pub(crate) values: Vec<ValuesFile>,
     /// `--set`/`--set-string` pairs, layered last; never secrets.
     pub(crate) sets: Vec<Set>,
+    /// `--set-file` pairs: the experiment's site files (paths only).
+    pub(crate) files: Vec<SetFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,6 +85,8 @@ pub(crate) struct ValuesFile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Layer {
+    /// `values/<experiment>/experiment.yaml`: settings for every component of the experiment.
+    ExperimentWide,
     /// `values/<experiment>/<component>.yaml`.
     Experiment,
     /// `--values COMPONENT=FILE`.

@@ -31,6 +31,7 @@ pub(crate) fn plan(pending: &[Pending], wait: &Wait, target: &ClusterTarget, hel
                 chart: p.chart.clone(),
                 values: vec![],
                 sets: vec![],
+                files: vec![],
             };
             let action = match p.last_good {
                 Some(revision) => {

@@ -41,7 +41,7 @@ pub(crate) fn plan(req: &Request, catalog: &Catalog, helm: HelmVersion) -> Resul
             }
             let chart =
                 component.map_or_else(|| catalog.secrets_chart.clone(), |c| catalog.chart(c).dir.clone());
-            let release = Release { component, name, chart, values: vec![], sets: vec![] };
+            let release = Release { component, name, chart, values: vec![], sets: vec![], files: vec![] };
             steps.push(Step { release, action: Action::Uninstall(req.wait.clone()) });
         }
         if !steps.is_empty() {

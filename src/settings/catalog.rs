@@ -25,6 +25,41 @@ pub(crate) struct ChartInfo {
     /// A `file://` dependency is missing from `charts/` or older than its source: run
     /// `helm dependency build` before using the chart.
     pub(crate) needs_dependency_build: bool,
+    /// The operator's files it can mount (`site-files.yaml` beside its Chart.yaml).
+    pub(crate) site_files: Vec<SiteFileKind>,
+}
+
+/// One known kind of site file: `values/<experiment>/files/<component>/<path>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SiteFileKind {
+    /// Relative to `files/<component>/`; ending in `/`: a directory of files.
+    pub(crate) path: String,
+    /// The values keys it is passed as (`--set-file`), one per sub-chart that mounts it.
+    pub(crate) keys: Vec<String>,
+    /// Kept in a Secret by the chart (else a ConfigMap).
+    pub(crate) sensitive: bool,
+    pub(crate) mount_path: String,
+    #[serde(default)]
+    pub(crate) copied_to: Option<String>,
+    pub(crate) description: String,
+}
+
+impl SiteFileKind {
+    pub(crate) fn is_directory(&self) -> bool {
+        self.path.ends_with('/')
+    }
+}
+
+/// An experiment: `values/<name>/` with its experiment file and component files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Experiment {
+    /// `experiment.yaml`: layered first into every component chart.
+    pub(crate) file: Option<PathBuf>,
+    /// Its `components:`, the default set when no `-c` is given.
+    pub(crate) default_components: Option<Vec<Component>>,
+    /// The components it has a `<component>.yaml` for.
+    pub(crate) component_files: BTreeSet<Component>,
 }
 
 /// Everything the planner needs to know about the bundled charts and values.
@@ -37,8 +72,7 @@ pub(crate) struct Catalog {
     pub(crate) secrets_chart: PathBuf,
     /// The `name` in the secrets chart's Chart.yaml: how its releases are recognised in a namespace.
     pub(crate) secrets_name: String,
-    /// experiment name -> the components it has a values file for.
-    pub(crate) experiments: BTreeMap<String, BTreeSet<Component>>,
+    pub(crate) experiments: BTreeMap<String, Experiment>,
 }
 
 #[derive(Deserialize)]
@@ -90,8 +124,13 @@ impl Catalog {
 
     /// The values file of `experiment` for `component`, if the experiment has one.
     pub(crate) fn experiment_values(&self, experiment: &str, component: Component) -> Option<PathBuf> {
-        let has = self.experiments.get(experiment)?.contains(&component);
+        let has = self.experiments.get(experiment)?.component_files.contains(&component);
         has.then(|| self.root.join("values").join(experiment).join(format!("{component}.yaml")))
+    }
+
+    /// The directory of an experiment's site files for a component.
+    pub(crate) fn site_files_dir(&self, experiment: &str, component: Component) -> PathBuf {
+        self.root.join("values").join(experiment).join("files").join(component.name())
     }
 
     /// The dependency edges of every component, as the charts declare them.
@@ -121,6 +160,7 @@ pub(crate) fn load_chart(dir: &Path) -> Result<ChartInfo> {
         None => Vec::new(),
         Some(list) => parse_depends_on(list).map_err(|m| Error::data(&path, m))?,
     };
+    let site_files = load_site_files(dir)?;
     Ok(ChartInfo {
         dir: dir.to_path_buf(),
         name: chart.name,
@@ -128,7 +168,17 @@ pub(crate) fn load_chart(dir: &Path) -> Result<ChartInfo> {
         subcomponents,
         depends_on,
         needs_dependency_build,
+        site_files,
     })
+}
+
+fn load_site_files(dir: &Path) -> Result<Vec<SiteFileKind>> {
+    let path = dir.join("site-files.yaml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(yaml::parse_as::<Option<Vec<SiteFileKind>>>(&text, &path)?.unwrap_or_default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::data(&path, format!("cannot read: {e}"))),
+    }
 }
 
 /// Whether `charts/<name>-*.tgz` exists and is newer than every file of the dependency's source.
@@ -167,7 +217,7 @@ fn parse_depends_on(list: &str) -> Result<Vec<Component>, String> {
         .collect()
 }
 
-fn load_experiments(root: &Path) -> Result<BTreeMap<String, BTreeSet<Component>>> {
+fn load_experiments(root: &Path) -> Result<BTreeMap<String, Experiment>> {
     let dir = root.join("values");
     let mut experiments = BTreeMap::new();
     let entries = match std::fs::read_dir(&dir) {
@@ -175,16 +225,46 @@ fn load_experiments(root: &Path) -> Result<BTreeMap<String, BTreeSet<Component>>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(experiments),
         Err(e) => return Err(Error::data(&dir, format!("cannot read: {e}"))),
     };
-    for entry in entries.flatten() {
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::data(&dir, format!("cannot read: {e}")))?;
         if !entry.path().is_dir() {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let components =
+        let component_files =
             Component::ALL.into_iter().filter(|c| entry.path().join(format!("{c}.yaml")).is_file()).collect();
-        experiments.insert(name, components);
+        let file = Some(entry.path().join("experiment.yaml")).filter(|f| f.is_file());
+        let default_components = match &file {
+            Some(f) => default_components(f)?,
+            None => None,
+        };
+        experiments.insert(name, Experiment { file, default_components, component_files });
     }
     Ok(experiments)
+}
+
+/// `components:` of an experiment file, each name checked.
+fn default_components(file: &Path) -> Result<Option<Vec<Component>>> {
+    let doc = yaml::load_mapping(file)?;
+    let Some(list) = doc.get("components") else { return Ok(None) };
+    let names =
+        list.as_array().ok_or_else(|| Error::data(file, "components must be a list of component names"))?;
+    names
+        .iter()
+        .map(|n| {
+            let name = n.as_str().unwrap_or_default();
+            name.parse().map_err(|()| {
+                Error::data(
+                    file,
+                    format!(
+                        "components: {}",
+                        crate::suggest::unknown("component", name, &Component::names())
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 #[cfg(test)]
@@ -201,6 +281,7 @@ pub(crate) mod tests {
             (Component::Harvester, vec!["harvester", "mariadb"]),
             (Component::Idds, vec!["rest", "daemon", "postgres"]),
             (Component::Bigmon, vec!["main"]),
+            (Component::Ui, vec!["backend", "frontend"]),
         ]);
         let edges = crate::settings::tiers::seed_edges();
         let info = |dir: PathBuf, name: &str, subs: Vec<&str>, deps: Vec<Component>| ChartInfo {
@@ -210,6 +291,7 @@ pub(crate) mod tests {
             subcomponents: subs.into_iter().map(String::from).collect(),
             depends_on: deps,
             needs_dependency_build: false,
+            site_files: vec![],
         };
         let charts = subs
             .into_iter()
@@ -222,8 +304,20 @@ pub(crate) mod tests {
             secrets_chart: root.join("secrets"),
             secrets_name: "secrets".into(),
             experiments: BTreeMap::from([
-                ("lsst".to_string(), BTreeSet::from([Component::Msgsvc, Component::Panda])),
-                ("sphenix".to_string(), BTreeSet::from([Component::Harvester])),
+                (
+                    "lsst".to_string(),
+                    Experiment {
+                        component_files: BTreeSet::from([Component::Msgsvc, Component::Panda]),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    "sphenix".to_string(),
+                    Experiment {
+                        component_files: BTreeSet::from([Component::Harvester]),
+                        ..Default::default()
+                    },
+                ),
             ]),
         }
     }

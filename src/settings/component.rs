@@ -12,17 +12,19 @@ pub(crate) enum Component {
     Harvester,
     Idds,
     Bigmon,
+    Ui,
 }
 
 impl Component {
     /// Every component, in the order bin/install listed them (also the tie-break order within a tier).
-    pub(crate) const ALL: [Component; 6] = [
+    pub(crate) const ALL: [Component; 7] = [
         Component::Msgsvc,
         Component::Iam,
         Component::Panda,
         Component::Harvester,
         Component::Idds,
         Component::Bigmon,
+        Component::Ui,
     ];
 
     /// The name used on the command line, for the chart directory and in release names.
@@ -34,6 +36,7 @@ impl Component {
             Component::Harvester => "harvester",
             Component::Idds => "idds",
             Component::Bigmon => "bigmon",
+            Component::Ui => "ui",
         }
     }
 
@@ -66,7 +69,7 @@ mod tests {
         for c in Component::ALL {
             assert_eq!(c.name().parse::<Component>(), Ok(c));
         }
-        assert!("ui".parse::<Component>().is_err());
+        assert!("uis".parse::<Component>().is_err());
         assert!("Panda".parse::<Component>().is_err());
     }
 }

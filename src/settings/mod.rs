@@ -9,6 +9,7 @@ pub(crate) mod helm_version;
 pub(crate) mod instance;
 pub(crate) mod secrets_file;
 pub(crate) mod selection;
+pub(crate) mod site_files;
 pub(crate) mod target;
 pub(crate) mod tiers;
 pub(crate) mod wait;

@@ -3,6 +3,7 @@
 
 use super::catalog::Catalog;
 use super::component::Component;
+use super::site_files::{self, SetFile};
 use super::yaml;
 use crate::cli::args::{ComponentArgs, SelectArgs};
 use crate::error::{Error, Result};
@@ -19,23 +20,42 @@ pub(crate) struct Selection {
     pub(crate) disabled_subcomponents: BTreeMap<Component, Vec<String>>,
     /// `--values COMPONENT=FILE`, in the order given.
     pub(crate) extra_values: Vec<(Component, PathBuf)>,
+    /// The experiment's site files per component, as `--set-file` pairs.
+    pub(crate) site_files: BTreeMap<Component, Vec<SetFile>>,
 }
 
 impl Selection {
     pub(crate) fn resolve(args: &SelectArgs, catalog: &Catalog) -> Result<Selection> {
         let experiment = args.experiment.as_deref().map(|e| validate_experiment(e, catalog)).transpose()?;
-        let (components, disabled_subcomponents) = select(&args.components, catalog, true)?;
+        let defaults = experiment.as_ref().and_then(|e| catalog.experiments[e].default_components.clone());
+        let (components, disabled_subcomponents) = select(&args.components, catalog, true, defaults)?;
         // The dependency graph is input too: a cycle is reported before helm is even asked its version.
         super::tiers::tiers(&catalog.edges(), &components)?;
         let extra_values = args.values.iter().map(|v| parse_extra_values(v)).collect::<Result<Vec<_>>>()?;
+        let mut site_files = BTreeMap::new();
         if let Some(e) = &experiment {
             for c in &components {
                 if let Some(file) = catalog.experiment_values(e, *c) {
                     yaml::load_mapping(&file)?;
                 }
+                let files = site_files::set_files(catalog, e, *c)?;
+                if !files.is_empty() {
+                    site_files.insert(*c, files);
+                }
             }
         }
-        Ok(Selection { experiment, components, disabled_subcomponents, extra_values })
+        Ok(Selection { experiment, components, disabled_subcomponents, extra_values, site_files })
+    }
+
+    /// No component at all (the plan of `secrets deploy`).
+    pub(crate) fn none() -> Selection {
+        Selection {
+            experiment: None,
+            components: vec![],
+            disabled_subcomponents: BTreeMap::new(),
+            extra_values: vec![],
+            site_files: BTreeMap::new(),
+        }
     }
 
     /// The disabled sub-components of one component.
@@ -46,7 +66,7 @@ impl Selection {
 
 /// `-c`/`-d` of commands that act on whole releases (uninstall, recover): components only.
 pub(crate) fn components(args: &ComponentArgs, catalog: &Catalog) -> Result<Vec<Component>> {
-    Ok(select(args, catalog, false)?.0)
+    Ok(select(args, catalog, false, None)?.0)
 }
 
 /// `-c LIST` of status and package: components only, all when empty.
@@ -70,25 +90,32 @@ pub(crate) fn enabled_components(enable: &[String]) -> Result<Vec<Component>> {
 }
 
 fn validate_experiment(name: &str, catalog: &Catalog) -> Result<String> {
-    if catalog.experiments.get(name).is_some_and(|c| !c.is_empty()) {
+    let real = |e: &super::catalog::Experiment| e.file.is_some() || !e.component_files.is_empty();
+    if catalog.experiments.get(name).is_some_and(real) {
         return Ok(name.to_string());
     }
     let known: Vec<&str> =
-        catalog.experiments.iter().filter(|(_, c)| !c.is_empty()).map(|(n, _)| n.as_str()).collect();
+        catalog.experiments.iter().filter(|(_, e)| real(e)).map(|(n, _)| n.as_str()).collect();
     Err(Error::usage(format!("--experiment: {}", suggest::unknown("experiment", name, &known))))
 }
 
 type Picked = (Vec<Component>, BTreeMap<Component, Vec<String>>);
 
-/// Applies `--enable` and `--disable`; every name is checked, unknown ones get a suggestion.
-fn select(args: &ComponentArgs, catalog: &Catalog, subcomponents_allowed: bool) -> Result<Picked> {
+/// Applies `--enable` (else the experiment's default set, else all) and `--disable`; every name is
+/// checked, unknown ones get a suggestion.
+fn select(
+    args: &ComponentArgs,
+    catalog: &Catalog,
+    subcomponents_allowed: bool,
+    defaults: Option<Vec<Component>>,
+) -> Result<Picked> {
     let names = Component::names();
     let parse = |flag: &str, name: &str| -> Result<Component> {
         name.parse()
             .map_err(|()| Error::usage(format!("{flag}: {}", suggest::unknown("component", name, &names))))
     };
     let mut enabled: Vec<Component> = if args.enable.iter().all(|e| e.trim().is_empty()) {
-        Component::ALL.to_vec()
+        defaults.unwrap_or_else(|| Component::ALL.to_vec())
     } else {
         args.enable
             .iter()
@@ -170,8 +197,21 @@ mod tests {
     }
 
     #[test]
-    fn defaults_select_everything() {
+    fn defaults_select_everything_or_the_experiments_set() {
         assert_eq!(resolve(&args(&[], &[])).unwrap().components, Component::ALL.to_vec());
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = test_catalog(dir.path());
+        let lsst = catalog.experiments.get_mut("lsst").unwrap();
+        lsst.default_components = Some(vec![Component::Panda, Component::Msgsvc]);
+        lsst.component_files.clear();
+        let file = dir.path().join("values/lsst/experiment.yaml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "components: [panda, msgsvc]\n").unwrap();
+        lsst.file = Some(file);
+        let a = SelectArgs { experiment: Some("lsst".into()), ..args(&[], &["msgsvc"]) };
+        assert_eq!(Selection::resolve(&a, &catalog).unwrap().components, vec![Component::Panda]);
+        let a = SelectArgs { experiment: Some("lsst".into()), ..args(&["iam"], &[]) };
+        assert_eq!(Selection::resolve(&a, &catalog).unwrap().components, vec![Component::Iam], "-c wins");
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub(crate) fn seed_edges() -> BTreeMap<Component, Vec<Component>> {
         (Harvester, vec![Panda]),
         (Idds, vec![Panda]),
         (Bigmon, vec![Panda]),
+        (Ui, vec![Panda, Iam]),
     ])
 }
 
@@ -102,13 +103,13 @@ mod tests {
     #[test]
     fn full_stack_has_three_tiers() {
         let t = tiers(&seed_edges(), &Component::ALL).unwrap();
-        assert_eq!(t, vec![vec![Msgsvc, Iam], vec![Panda], vec![Harvester, Idds, Bigmon]]);
+        assert_eq!(t, vec![vec![Msgsvc, Iam], vec![Panda], vec![Harvester, Idds, Bigmon, Ui]]);
     }
 
     #[test]
     fn every_subset_in_every_order_respects_dependencies() {
         let edges = seed_edges();
-        for mask in 1u32..(1 << 6) {
+        for mask in 1u32..(1 << Component::ALL.len()) {
             let subset: Vec<Component> = Component::ALL
                 .into_iter()
                 .enumerate()

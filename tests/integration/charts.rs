@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-const COMPONENTS: [&str; 6] = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon"];
+const COMPONENTS: [&str; 7] = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon", "ui"];
 
 pub fn experiments() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("values"))
@@ -124,8 +124,16 @@ fn lint_all(helm: &Path) {
         failures.extend(lint(&chart, &[]));
         for e in experiments() {
             let file = root().join("values").join(&e).join(format!("{c}.yaml"));
+            let wide = root().join("values").join(&e).join("experiment.yaml");
+            let mut args: Vec<&str> = Vec::new();
+            if wide.is_file() {
+                args.extend(["-f", wide.to_str().unwrap()]);
+            }
             if file.is_file() {
-                failures.extend(lint(&chart, &["-f", file.to_str().unwrap()]));
+                args.extend(["-f", file.to_str().unwrap()]);
+            }
+            if !args.is_empty() {
+                failures.extend(lint(&chart, &args));
             }
         }
     }

@@ -159,13 +159,13 @@ fn dry_run_orders_msgsvc_before_panda() {
     assert_eq!(install_lines.len(), 2, "{out}");
     assert!(
         install_lines[0].contains(
-            "upgrade --install test-msgsvc helm/msgsvc --namespace panda-ns -f values/lsst/msgsvc.yaml"
+            "upgrade --install test-msgsvc helm/msgsvc --namespace panda-ns -f values/lsst/experiment.yaml -f values/lsst/msgsvc.yaml"
         ),
         "{out}"
     );
     assert!(
         install_lines[1].contains(
-            "upgrade --install test-panda helm/panda --namespace panda-ns -f values/lsst/panda.yaml"
+            "upgrade --install test-panda helm/panda --namespace panda-ns -f values/lsst/experiment.yaml -f values/lsst/panda.yaml"
         ),
         "{out}"
     );

@@ -414,7 +414,10 @@ fn argocd_personal_instance_tracks_a_fork() {
     let source = &child["spec"]["source"];
     assert_eq!((s(&source["repoURL"]), s(&source["targetRevision"])), (fork, "my-feature"));
     let files: Vec<&str> = source["helm"]["valueFiles"].as_array().unwrap().iter().map(s).collect();
-    assert_eq!(files, ["../../values/dev/panda.yaml", &format!("../../{DEV_VALUES}")]);
+    assert_eq!(
+        files,
+        ["../../values/dev/experiment.yaml", "../../values/dev/panda.yaml", &format!("../../{DEV_VALUES}")]
+    );
     let params: Vec<(&str, &str)> = source["helm"]["parameters"]
         .as_array()
         .unwrap()
@@ -788,7 +791,7 @@ fn packaged_chart_installs_from_its_archive() {
         );
         s(&doc["version"]).to_string()
     };
-    let mut want: Vec<String> = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon"]
+    let mut want: Vec<String> = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon", "ui"]
         .iter()
         .map(|c| format!("{c}-{}.tgz", chart_version(project.path(), c)))
         .chain([format!("panda-lib-{lib_version}.tgz")])

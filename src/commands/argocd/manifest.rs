@@ -104,6 +104,9 @@ pub(crate) struct HelmSource {
     pub(crate) release_name: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) value_files: Vec<String>,
+    /// Site files: helm's `--set-file`, paths relative to the chart like the value files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) file_parameters: Vec<FileParameter>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) parameters: Vec<Parameter>,
 }
@@ -116,6 +119,12 @@ pub(crate) struct Parameter {
     /// `--set-string` rather than `--set`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) force_string: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct FileParameter {
+    pub(crate) name: String,
+    pub(crate) path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -214,31 +223,54 @@ pub(crate) fn children(
                 .iter()
                 .map(|s| Parameter { name: s.key.clone(), value: s.value.clone(), force_string: s.string })
                 .collect();
-            let helm = |value_files: Vec<String>| HelmSource {
+            let site_files: Vec<(String, String)> = release
+                .files
+                .iter()
+                .map(|f| Ok((f.key.clone(), repo_path(&f.path)?)))
+                .collect::<Result<_>>()?;
+            let helm = |value_files: Vec<String>, file_parameters: Vec<FileParameter>| HelmSource {
                 release_name: release.name.clone(),
                 value_files,
+                file_parameters,
                 parameters: parameters.clone(),
             };
             let (source, sources) = match &target.charts {
                 ChartSource::Git(git) => {
                     let value_files = files.iter().map(|f| relative_to(&chart_path, f)).collect();
+                    let file_parameters = site_files
+                        .iter()
+                        .map(|(name, path)| FileParameter {
+                            name: name.clone(),
+                            path: relative_to(&chart_path, path),
+                        })
+                        .collect();
                     let source = Source {
                         repo_url: git.repo_url.clone(),
                         target_revision: git.revision.clone(),
                         path: Some(chart_path.clone()),
                         reference: None,
-                        helm: Some(helm(value_files)),
+                        helm: Some(helm(value_files, file_parameters)),
                         directory: None,
                     };
                     (Some(source), vec![])
                 }
                 ChartSource::Oci { repo, version, values: git } => {
+                    if !site_files.is_empty() {
+                        return Err(Error::usage(format!(
+                            "{c}: site files ({}) reach Argo CD as helm file parameters, read from the chart's own \
+                             source: deploy the charts from Git (--repo-url, without --oci)",
+                            site_files.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
+                        )));
+                    }
                     let chart = Source {
                         repo_url: format!("{}/{}", repo.trim_end_matches('/'), c.name()),
                         target_revision: version.clone(),
                         path: Some(".".into()),
                         reference: None,
-                        helm: Some(helm(files.iter().map(|f| format!("${VALUES_REF}/{f}")).collect())),
+                        helm: Some(helm(
+                            files.iter().map(|f| format!("${VALUES_REF}/{f}")).collect(),
+                            vec![],
+                        )),
                         directory: None,
                     };
                     match (git, files.is_empty()) {
@@ -343,7 +375,7 @@ pub(crate) fn parent(git: &GitRef, apps_path: &str, target: &Target) -> Generate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Kind, Layer, Release, Set, Step, Tier, ValuesFile};
+    use crate::plan::{Action, Kind, Layer, Release, Set, SetFile, Step, Tier, ValuesFile};
     use crate::settings::target::{ClusterTarget, NamespaceSource};
     use std::path::PathBuf;
 
@@ -358,6 +390,14 @@ mod tests {
                     .map(|v| ValuesFile { path: PathBuf::from(v), layer: Layer::User })
                     .collect(),
                 sets,
+                files: if c == Component::Harvester {
+                    vec![SetFile {
+                        key: "harvester.siteFiles.sandbox.run\\.sh".into(),
+                        path: "values/doma/files/harvester/sandbox/run.sh".into(),
+                    }]
+                } else {
+                    vec![]
+                },
             },
             action: Action::Template,
         }

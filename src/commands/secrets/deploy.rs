@@ -29,12 +29,7 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
     let wait = Wait::resolve(&args.wait)?;
     let helm = ctx.helm(&args.helm)?;
     let version = helm.version().await?;
-    let selection = Selection {
-        experiment: None,
-        components: vec![],
-        disabled_subcomponents: BTreeMap::new(),
-        extra_values: vec![],
-    };
+    let selection = Selection::none();
     let mode = Mode::Install {
         wait: wait.clone(),
         create_namespace: args.create_namespace,
