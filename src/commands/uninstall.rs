@@ -59,10 +59,11 @@ pub(crate) async fn run(args: &UninstallArgs, ctx: &Context) -> Result<i32> {
             claims.push((release.clone(), names));
         }
     }
-    let verb = if args.delete_data { "delete" } else { "keep (--delete-data removes them)" };
+    let verb = if args.delete_data { "delete" } else { "keep" };
+    let why = if args.delete_data { "" } else { " (--delete-data would delete them)" };
     let claim_notes: Vec<String> = claims
         .iter()
-        .map(|(r, names)| format!("{r}: {verb} PersistentVolumeClaim(s) {}", names.join(", ")))
+        .map(|(r, names)| format!("{r}: {verb} PersistentVolumeClaim(s) {}{why}", names.join(", ")))
         .collect();
 
     if args.dry_run {

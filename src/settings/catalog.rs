@@ -60,6 +60,9 @@ pub(crate) struct Experiment {
     pub(crate) default_components: Option<Vec<Component>>,
     /// The components it has a `<component>.yaml` for.
     pub(crate) component_files: BTreeSet<Component>,
+    /// Its `imageUpdater:`: per component, sub-chart -> the image (with the tag) Argo CD Image
+    /// Updater follows by digest.
+    pub(crate) image_updater: BTreeMap<Component, BTreeMap<String, String>>,
 }
 
 /// Everything the planner needs to know about the bundled charts and values.
@@ -108,14 +111,8 @@ impl Catalog {
             return Err(Error::data(secrets_chart.join("Chart.yaml"), "the secrets chart is missing"));
         }
         let secrets_name = load_chart(&secrets_chart)?.name;
-        Ok(Catalog {
-            root: root.to_path_buf(),
-            charts,
-            library,
-            secrets_chart,
-            secrets_name,
-            experiments: load_experiments(root)?,
-        })
+        let experiments = load_experiments(root, &charts)?;
+        Ok(Catalog { root: root.to_path_buf(), charts, library, secrets_chart, secrets_name, experiments })
     }
 
     pub(crate) fn chart(&self, component: Component) -> &ChartInfo {
@@ -217,7 +214,10 @@ fn parse_depends_on(list: &str) -> Result<Vec<Component>, String> {
         .collect()
 }
 
-fn load_experiments(root: &Path) -> Result<BTreeMap<String, Experiment>> {
+fn load_experiments(
+    root: &Path,
+    charts: &BTreeMap<Component, ChartInfo>,
+) -> Result<BTreeMap<String, Experiment>> {
     let dir = root.join("values");
     let mut experiments = BTreeMap::new();
     let entries = match std::fs::read_dir(&dir) {
@@ -234,18 +234,52 @@ fn load_experiments(root: &Path) -> Result<BTreeMap<String, Experiment>> {
         let component_files =
             Component::ALL.into_iter().filter(|c| entry.path().join(format!("{c}.yaml")).is_file()).collect();
         let file = Some(entry.path().join("experiment.yaml")).filter(|f| f.is_file());
-        let default_components = match &file {
-            Some(f) => default_components(f)?,
-            None => None,
+        let (default_components, image_updater) = match &file {
+            Some(f) => {
+                let doc = yaml::load_mapping(f)?;
+                (default_components(f, &doc)?, image_updater(f, &doc, charts)?)
+            }
+            None => (None, BTreeMap::new()),
         };
-        experiments.insert(name, Experiment { file, default_components, component_files });
+        experiments.insert(name, Experiment { file, default_components, component_files, image_updater });
     }
     Ok(experiments)
 }
 
+/// `imageUpdater:` of an experiment file, component and sub-chart names checked.
+fn image_updater(
+    file: &Path,
+    doc: &serde_json::Value,
+    charts: &BTreeMap<Component, ChartInfo>,
+) -> Result<BTreeMap<Component, BTreeMap<String, String>>> {
+    let Some(map) = doc.get("imageUpdater") else { return Ok(BTreeMap::new()) };
+    let bad = |m: String| Error::data(file, format!("imageUpdater: {m}"));
+    let mut out = BTreeMap::new();
+    for (name, subs) in
+        map.as_object().ok_or_else(|| bad("must map components to {sub-chart: image}".into()))?
+    {
+        let c: Component = name
+            .parse()
+            .map_err(|()| bad(crate::suggest::unknown("component", name, &Component::names())))?;
+        let known: Vec<&str> = charts[&c].subcomponents.iter().map(String::as_str).collect();
+        let mut images = BTreeMap::new();
+        for (sub, image) in
+            subs.as_object().ok_or_else(|| bad(format!("{name} must map sub-charts to images")))?
+        {
+            if !known.contains(&sub.as_str()) {
+                return Err(bad(format!("{name}: {}", crate::suggest::unknown("sub-chart", sub, &known))));
+            }
+            let image =
+                image.as_str().ok_or_else(|| bad(format!("{name}.{sub} must be an image reference")))?;
+            images.insert(sub.clone(), image.to_string());
+        }
+        out.insert(c, images);
+    }
+    Ok(out)
+}
+
 /// `components:` of an experiment file, each name checked.
-fn default_components(file: &Path) -> Result<Option<Vec<Component>>> {
-    let doc = yaml::load_mapping(file)?;
+fn default_components(file: &Path, doc: &serde_json::Value) -> Result<Option<Vec<Component>>> {
     let Some(list) = doc.get("components") else { return Ok(None) };
     let names =
         list.as_array().ok_or_else(|| Error::data(file, "components must be a list of component names"))?;

@@ -2,6 +2,7 @@
 //! release (its chart, values files and `--set` pairs, one to one) and the app-of-apps parent.
 //! Pure: paths are made repository-relative by a resolver the caller passes in.
 
+use super::image_updater::{self, ImageUpdater};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::settings::component::Component;
@@ -45,6 +46,8 @@ pub(crate) struct Target {
     pub(crate) namespace: String,
     /// The name of the parent Application, which labels every Application of the instance.
     pub(crate) instance: String,
+    /// Images Argo CD Image Updater follows by digest: per component, sub-chart -> image.
+    pub(crate) image_updater: BTreeMap<Component, BTreeMap<String, String>>,
 }
 
 /// The name of the multi-source `ref` that value files are read through in the OCI form.
@@ -166,6 +169,8 @@ pub(crate) struct IgnoreDifference {
 pub(crate) struct Generated {
     pub(crate) wave: Option<usize>,
     pub(crate) app: Application,
+    /// Its ImageUpdater, written in the same file, when the experiment follows its images.
+    pub(crate) image_updater: Option<ImageUpdater>,
 }
 
 impl Generated {
@@ -179,7 +184,11 @@ impl Generated {
 
     /// The manifest as YAML, after the generated-file header.
     pub(crate) fn to_yaml(&self) -> Result<String> {
-        let body = yaml::to_string(&self.app)?;
+        let mut body = yaml::to_string(&self.app)?;
+        if let Some(updater) = &self.image_updater {
+            body.push_str("---\n");
+            body.push_str(&yaml::to_string(updater)?);
+        }
         Ok(format!("{GENERATED_HEADER}\n{body}"))
     }
 }
@@ -327,7 +336,12 @@ pub(crate) fn children(
                     }],
                 },
             };
-            out.push(Generated { wave: Some(wave), app });
+            let mut app = app;
+            let image_updater = target.image_updater.get(&c).map(|images| {
+                app.metadata.annotations.extend(image_updater::annotations(images));
+                image_updater::object(&release.name, &target.app_namespace, labels(target, Some(c)))
+            });
+            out.push(Generated { wave: Some(wave), app, image_updater });
         }
     }
     Ok(out)
@@ -369,7 +383,7 @@ pub(crate) fn parent(git: &GitRef, apps_path: &str, target: &Target) -> Generate
             ignore_differences: vec![],
         },
     };
-    Generated { wave: None, app }
+    Generated { wave: None, app, image_updater: None }
 }
 
 #[cfg(test)]
@@ -438,6 +452,7 @@ mod tests {
             app_namespace: "argocd".into(),
             namespace: "panda".into(),
             instance: "test-panda-apps".into(),
+            image_updater: BTreeMap::new(),
         }
     }
 
@@ -538,5 +553,28 @@ mod tests {
         assert_eq!(p.app.spec.destination.namespace, "argocd");
         assert!(p.app.metadata.annotations.is_empty());
         assert_eq!(p.app.metadata.labels[INSTANCE_LABEL], "test-panda-apps");
+    }
+
+    #[test]
+    fn followed_images_get_annotations_and_an_image_updater() {
+        let mut t = target(ChartSource::Git(git()));
+        t.image_updater.insert(
+            Component::Panda,
+            BTreeMap::from([("server".to_string(), "ghcr.io/pandawms/panda-server:latest".to_string())]),
+        );
+        let apps = children(&plan(), &t, &identity).unwrap();
+        assert!(apps[0].image_updater.is_none(), "msgsvc follows nothing");
+        let panda = &apps[1];
+        assert_eq!(panda.app.metadata.annotations[SYNC_WAVE], "2");
+        assert_eq!(
+            panda.app.metadata.annotations["argocd-image-updater.argoproj.io/image-list"],
+            "server=ghcr.io/pandawms/panda-server:latest"
+        );
+        let text = panda.to_yaml().unwrap();
+        let docs: Vec<serde_json::Value> = yaml::parse_stream(&text, "apps").unwrap();
+        assert_eq!(docs.len(), 2, "{text}");
+        assert_eq!(docs[1]["kind"], "ImageUpdater");
+        assert_eq!(docs[1]["spec"]["applicationRefs"][0]["namePattern"], "test-panda");
+        assert_eq!(docs[1]["spec"]["applicationRefs"][0]["useAnnotations"], true);
     }
 }

@@ -13,6 +13,7 @@
 //! charts) and `--set` pairs as parameters; the tier becomes the `argocd.argoproj.io/sync-wave`.
 //! An app-of-apps parent tracks the directory the children are committed to. See docs/gitops.md.
 
+mod image_updater;
 pub(crate) mod manifest;
 
 use super::inputs::Inputs;
@@ -59,6 +60,12 @@ pub(crate) fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
         app_namespace: args.app_namespace.clone(),
         namespace: inputs.target.namespace.clone(),
         instance: inputs.instance.affix.apply("panda-apps"),
+        image_updater: inputs
+            .selection
+            .experiment
+            .as_ref()
+            .map(|e| catalog.experiments[e].image_updater.clone())
+            .unwrap_or_default(),
     };
 
     // The plan the CLI would run, without the secrets release: it stays outside Argo CD.
@@ -321,6 +328,7 @@ mod tests {
             app_namespace: "argocd".into(),
             namespace: "panda".into(),
             instance: "p".into(),
+            image_updater: Default::default(),
         };
         write_dir(dir.path(), &[manifest::parent(&git, "x", &target)]).unwrap();
         assert!(!dir.path().join("stale.yaml").exists());
