@@ -182,9 +182,14 @@ fn as_planned(app: &Value) -> (String, PlannedRelease) {
 fn assert_children_follow_the_plan(common: &[&str], argocd: &[&str]) {
     let plan = planned(common);
     let docs = generated(&[common, argocd].concat());
-    let children: BTreeMap<String, PlannedRelease> = docs.iter().map(as_planned).collect();
+    let apps: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Application").collect();
+    let children: BTreeMap<String, PlannedRelease> = apps.iter().map(|a| as_planned(a)).collect();
     assert_eq!(children, plan, "argocd {common:?} {argocd:?} disagrees with the plan");
-    for app in &docs {
+    for updater in docs.iter().filter(|d| d["kind"] == "ImageUpdater") {
+        let target = s(&updater["spec"]["applicationRefs"][0]["namePattern"]);
+        assert!(children.contains_key(target), "an ImageUpdater for an Application not generated: {target}");
+    }
+    for app in apps {
         let spec = &app["spec"];
         assert_eq!(s(&spec["destination"]["namespace"]), "panda");
         let options: Vec<&str> =
