@@ -4,6 +4,7 @@
 mod charts;
 mod cli;
 mod e2e;
+mod engines;
 mod lifecycle;
 mod recovery;
 mod gitops;
