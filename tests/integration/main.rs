@@ -10,6 +10,7 @@ mod charts;
 mod cli;
 mod converge;
 mod e2e;
+mod engines;
 mod gitops;
 mod lifecycle;
 mod recovery;
