@@ -191,9 +191,9 @@ fn differences(want: &Value, live: &Value, path: &str, out: &mut Vec<String>) {
                     Some(lv) => differences(value, lv, &format!("{path}.{key}"), out),
                     // The API server leaves out empty optional fields (`value: ""` of an env var).
                     None if value.is_null()
-                        || *value == Value::from("")
-                        || *value == Value::Array(vec![])
-                        || *value == Value::Object(Default::default()) => {}
+                        || value.as_str() == Some("")
+                        || value.as_array().is_some_and(Vec::is_empty)
+                        || value.as_object().is_some_and(serde_json::Map::is_empty) => {}
                     None => out.push(format!("{path}.{key}: missing (want {value})")),
                 }
             }
