@@ -131,7 +131,9 @@ def every_shell_script_of_the_charts_passes_bash_n_and_shellcheck(helm4, helm3):
                     if len(command) == 2 and command[1] == "-c" and c.get("args"):
                         shell = "bash" if command[0].endswith("bash") else "sh"
                         scripts[f"{experiment}: {render.name(doc)}/{c['name']}"] = (shell, c["args"][0])
-    for path in sorted(render.ROOT.glob("helm/**/files/*")):
+    for path in sorted(render.ROOT.glob("helm/**/files/**/*")):
+        if not path.is_file():
+            continue
         text = path.read_text(errors="replace")
         if text.startswith("#!") and text.splitlines()[0].endswith(("sh", "bash")):
             scripts[str(path.relative_to(render.ROOT))] = ("bash" if "bash" in text.splitlines()[0] else "sh", text)

@@ -41,9 +41,10 @@ def experiment_files_hold_only_components_and_global(helm4, helm3):
         if not path.is_file():
             raise Failure(f"values/{experiment} has no experiment.yaml")
         data = yaml.safe_load(path.read_text()) or {}
-        extra = set(data) - {"components", "global"}
+        # imageUpdater is read by `panda-install argocd`; every chart's schema accepts and ignores it
+        extra = set(data) - {"components", "global", "imageUpdater"}
         if extra:
-            raise Failure(f"{path}: only components and global belong here (every chart gets this file), not {sorted(extra)}")
+            raise Failure(f"{path}: only components, global and imageUpdater belong here (every chart gets this file), not {sorted(extra)}")
         listed = data.get("components") or []
         if not listed or not set(listed) <= known:
             raise Failure(f"{path}: components must name some of {sorted(known)}, got {listed}")
