@@ -56,9 +56,11 @@ def secrets_args(root, affix, secrets_values, extra=()):
 
 def component_args(root, component, experiment, affix, cric_real, extra=()):
     args = ["template", affixed(affix, component), os.path.join(root, "helm", component)]
-    values = os.path.join(root, "values", experiment, component + ".yaml")
-    if os.path.exists(values):
-        args += ["-f", values]
+    # as panda-install layers them: the experiment file first, then the component's own
+    for values in (os.path.join(root, "values", experiment, "experiment.yaml"),
+                   os.path.join(root, "values", experiment, component + ".yaml")):
+        if os.path.exists(values):
+            args += ["-f", values]
     args += ["--set-string", "global.affix=%s" % affix,
              "--set-string", "global.secretsRelease=%s" % affixed(affix, "secrets"),
              "--set", "global.cric.real=%s" % ("true" if cric_real else "false")]
