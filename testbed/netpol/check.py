@@ -4,7 +4,8 @@ rendered Secrets, Services and exposure objects imply, and nothing else.
 
 usage: check.py [-e EXPERIMENT]... [--helm 4|3]... [--break NAME] [--no-self-test] [--graph] [-v]
 
-Per helm major and experiment (plus "dev+ui": dev with the UI against its in-cluster IAM), one model
+Per helm major and experiment (plus "dev+ui": dev with the UI against its in-cluster IAM, and
+"doma+gateway": doma exposed through Gateway API routes; scenario.VARIANTS), one model
 cluster (scenario.py): three instances ("", "blah-", "-blah") in namespace prod, a fourth in
 dev-alice, intruder pods, kube-dns and the controllers. Then (edges.py, semantics.py):
   needed   every derived connection is allowed by the policies (ingress and egress side);
@@ -184,8 +185,8 @@ def run_matrix(helms, experiments, brk=None, verbose=False, show_graph=False):
     for major, helm in helms:
         for experiment in experiments:
             start = time.monotonic()
-            base, with_ui = (experiment[:-3], True) if experiment.endswith("+ui") else (experiment, False)
-            cluster, instances, platform, intruders = scenario.build(helm, base, with_ui)
+            base = experiment.partition("+")[0]
+            cluster, instances, platform, intruders = scenario.build(helm, experiment)
             if brk:
                 BREAKS[brk][0](cluster)
             site = scenario.experiment_global(base).get("networkPolicy") or {}
@@ -236,7 +237,7 @@ def main(argv):
     helm4, helm3 = render.helm_binaries()
     render.dependency_build(helm4)
     helms = [(m, h) for m, h in (("4", helm4), ("3", helm3)) if not args.helm or m in args.helm]
-    experiments = args.experiment or render.experiments() + ["dev+ui"]
+    experiments = args.experiment or render.experiments() + ["dev+ui", "doma+gateway"]
     failed = run_matrix(helms, experiments, args.brk, args.verbose, args.graph)
     if not args.no_self_test and not args.brk:
         failed += self_test(helm4)

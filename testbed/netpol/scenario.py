@@ -74,10 +74,11 @@ def instance_hosts(affix, components):
 class Instance:
     """One installation: its affix, namespace, rendered documents and external database addresses."""
 
-    def __init__(self, helm, experiment, affix, namespace, index, components, secrets_extra=(), tmpdir=None):
+    def __init__(self, helm, experiment, affix, namespace, index, components, secrets_extra=(), tmpdir=None, values=()):
         self.experiment, self.affix, self.namespace, self.components = experiment, affix, namespace, components
         self.external_dbs = {}  # key -> (ip, port)
-        first = {c: render.template(helm, c, experiment, affix=affix) for c in components}
+        values = list(values)
+        first = {c: render.template(helm, c, experiment, affix=affix, values=values) for c in components}
         rendered = {(d["kind"], d["metadata"]["name"]) for docs in first.values() for d in docs}
         secrets_args = ["--set-string", "affix=%s" % affix] + list(secrets_extra)
         policy = {}
@@ -90,7 +91,6 @@ class Instance:
             self.external_dbs[key] = (ip, port)
             secrets_args += ["--set-string", "%s=%s" % (host_key, ip)]
             policy[key] = {"to": [{"ipBlock": {"cidr": ip + "/32"}}], "ports": [{"port": port}]}
-        values = []
         if policy:
             path = os.path.join(tmpdir, "%s-%s-%d.yaml" % (experiment, namespace, index))
             with open(path, "w") as handle:
@@ -100,7 +100,7 @@ class Instance:
         proc = render.run([helm, "template", render.affixed(affix, "secrets"), "secrets", "-f", str(SECRETS_VALUES)] + secrets_args)
         self.docs += [d for d in yaml.safe_load_all(proc.stdout) if d]
         for c in components:
-            self.docs += first[c] if not values else render.template(helm, c, experiment, affix=affix, values=values)
+            self.docs += first[c] if not policy else render.template(helm, c, experiment, affix=affix, values=values)
         self.hosts = instance_hosts(affix, components)
 
     @property
@@ -108,19 +108,35 @@ class Instance:
         return "%s/%s affix %r" % (self.namespace, self.experiment, self.affix)
 
 
-def build(helm, experiment, with_ui=False):
-    """(cluster, instances, platform pods {name: [pods]}, intruders) for one experiment."""
+# Variants of an experiment ("<experiment>+<variant>"): what is added to every component's values.
+#   ui       the UI as well, against the instance's own IAM through its Service (AUTH_IAM_ENDPOINT)
+#   gateway  every exposure through Gateway API routes (a named Gateway in namespace gateway-system)
+VARIANTS = {
+    "ui": {},
+    "gateway": {"global": {"exposure": "gateway", "gateway": {"name": "panda-gateway", "namespace": "gateway-system"}}},
+}
+
+
+def build(helm, name):
+    """(cluster, instances, platform pods {name: [pods]}, intruders) for "<experiment>[+<variant>]"."""
+    experiment, _, variant = name.partition("+")
+    with_ui = variant == "ui"
     cluster = Cluster()
     instances = []
     components = experiment_components(experiment, ["ui"] if with_ui else ())
     with tempfile.TemporaryDirectory() as tmpdir:
+        values = []
+        if VARIANTS.get(variant):
+            values.append(os.path.join(tmpdir, "variant.yaml"))
+            with open(values[0], "w") as handle:
+                json.dump(VARIANTS[variant], handle)
         plan = [(a, "prod") for a in AFFIXES] + [("", "dev-alice")]
         for index, (affix, namespace) in enumerate(plan):
             extra = []
             if with_ui:
                 # The UI against the instance's own IAM through its Service (AUTH_IAM_ENDPOINT).
                 extra = ["--set-string", "ui.iam.endpoint=http://%s-main:8443/" % render.affixed(affix, "iam")]
-            inst = Instance(helm, experiment, affix, namespace, index, components, extra, tmpdir)
+            inst = Instance(helm, experiment, affix, namespace, index, components, extra, tmpdir, values)
             cluster.add(namespace, inst.docs, inst.label)
             instances.append(inst)
     platform = {}
