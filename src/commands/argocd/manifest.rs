@@ -166,6 +166,8 @@ pub(crate) struct IgnoreDifference {
 pub(crate) struct Generated {
     pub(crate) wave: Option<usize>,
     pub(crate) app: Application,
+    /// Comment lines written after the header (without their `# `).
+    pub(crate) comment: Vec<String>,
 }
 
 impl Generated {
@@ -177,10 +179,12 @@ impl Generated {
         format!("{}.yaml", self.name())
     }
 
-    /// The manifest as YAML, after the generated-file header.
+    /// The manifest as YAML, after the generated-file header and the comment.
     pub(crate) fn to_yaml(&self) -> Result<String> {
         let body = yaml::to_string(&self.app)?;
-        Ok(format!("{GENERATED_HEADER}\n{body}"))
+        let comment: String =
+            self.comment.iter().map(|l| format!("# {l}\n").replace("# \n", "#\n")).collect();
+        Ok(format!("{GENERATED_HEADER}\n{comment}{body}"))
     }
 }
 
@@ -327,7 +331,7 @@ pub(crate) fn children(
                     }],
                 },
             };
-            out.push(Generated { wave: Some(wave), app });
+            out.push(Generated { wave: Some(wave), app, comment: vec![] });
         }
     }
     Ok(out)
@@ -369,7 +373,7 @@ pub(crate) fn parent(git: &GitRef, apps_path: &str, target: &Target) -> Generate
             ignore_differences: vec![],
         },
     };
-    Generated { wave: None, app }
+    Generated { wave: None, app, comment: vec![] }
 }
 
 #[cfg(test)]
@@ -385,10 +389,7 @@ mod tests {
                 component: Some(c),
                 name: format!("test-{c}"),
                 chart: PathBuf::from("helm").join(c.name()),
-                values: values
-                    .iter()
-                    .map(|v| ValuesFile { path: PathBuf::from(v), layer: Layer::User })
-                    .collect(),
+                values: values.iter().map(|v| ValuesFile::file(PathBuf::from(v), Layer::User)).collect(),
                 sets,
                 files: if c == Component::Harvester {
                     vec![SetFile {
