@@ -13,5 +13,6 @@ mod e2e;
 mod gitops;
 mod lifecycle;
 mod recovery;
+mod sops;
 mod support;
 mod testbed;
