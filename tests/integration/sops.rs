@@ -387,12 +387,18 @@ fn an_encrypted_file_deploys_and_its_plaintext_reaches_no_command_line_file_or_o
     outputs.push(("status".into(), text(&out)));
     scan("after status", &mut leaks);
 
-    for extra in [&["--dry-run"][..], &[]] {
-        let mut args: Vec<String> =
-            ["secrets", "deploy", "-f", &f, "-a", "test-"].iter().map(|s| s.to_string()).collect();
+    for (extra, schema) in [(&["--dry-run"][..], "plan.schema.json"), (&[], "run.schema.json")] {
+        let mut args: Vec<String> = ["secrets", "deploy", "-f", &f, "-a", "test-", "--output", "json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
         let out = command(&args).output().unwrap();
         assert!(out.status.success(), "{}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        validate(schema, &doc);
+        let plan = if schema == "run.schema.json" { &doc["plan"] } else { &doc };
+        assert_eq!(plan["tiers"][0]["releases"][0]["stdin"], f.as_str(), "{doc:#}");
         outputs.push((args.join(" "), text(&out)));
         scan("after secrets deploy", &mut leaks);
     }
