@@ -20,6 +20,10 @@ pub(crate) enum Error {
     #[error("{0}")]
     HelmUnavailable(String),
 
+    /// sops is needed (an encrypted secrets file) but missing, not runnable or too old.
+    #[error("{0}")]
+    SopsUnavailable(String),
+
     #[error("{0}")]
     ReleaseFailed(String),
 
@@ -48,7 +52,7 @@ impl Error {
         match self {
             Error::Usage(_) => exit_code::USAGE,
             Error::Data { .. } | Error::Graph(_) => exit_code::DATA,
-            Error::HelmUnavailable(_) => exit_code::HELM_UNAVAILABLE,
+            Error::HelmUnavailable(_) | Error::SopsUnavailable(_) => exit_code::TOOL_UNAVAILABLE,
             Error::ReleaseFailed(_) => exit_code::RELEASE_FAILED,
             Error::Preflight(_) => exit_code::PREFLIGHT,
             Error::Interrupted => exit_code::INTERRUPTED,
@@ -70,6 +74,7 @@ mod tests {
             Error::Data { .. } => Error::data("f", "x"),
             Error::Graph(_) => Error::Graph("x".into()),
             Error::HelmUnavailable(_) => Error::HelmUnavailable("x".into()),
+            Error::SopsUnavailable(_) => Error::SopsUnavailable("x".into()),
             Error::ReleaseFailed(_) => Error::ReleaseFailed("x".into()),
             Error::Preflight(_) => Error::Preflight("x".into()),
             Error::Interrupted => Error::Interrupted,
@@ -84,6 +89,7 @@ mod tests {
             Error::data("", ""),
             Error::Graph(String::new()),
             Error::HelmUnavailable(String::new()),
+            Error::SopsUnavailable(String::new()),
             Error::ReleaseFailed(String::new()),
             Error::Preflight(String::new()),
             Error::Interrupted,

@@ -12,10 +12,13 @@ pub(crate) const UNHEALTHY: i32 = 3;
 /// Bad command line: unknown flag (or one the command does not take), component, sub-component
 /// or experiment; invalid affix, namespace or timeout.
 pub(crate) const USAGE: i32 = 64;
-/// Bad input data: a values, secrets or Chart.yaml file missing or malformed, a dependency cycle.
+/// Bad input data: a values, secrets or Chart.yaml file missing or malformed, a dependency cycle;
+/// a sops-encrypted secrets file that cannot be decrypted (no key for it, or changed after it was
+/// encrypted: its MAC does not match).
 pub(crate) const DATA: i32 = 65;
-/// helm not found, not runnable, or a version panda-install does not support.
-pub(crate) const HELM_UNAVAILABLE: i32 = 69;
+/// A program panda-install needs is not found, not runnable, or a version it does not support:
+/// helm (always), sops (for a sops-encrypted secrets file).
+pub(crate) const TOOL_UNAVAILABLE: i32 = 69;
 /// A helm release failed; releases of later tiers were not attempted.
 pub(crate) const RELEASE_FAILED: i32 = 70;
 /// A check against the cluster (or a registry) failed, or its state could not be read, before

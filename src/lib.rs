@@ -3,7 +3,7 @@
 //! Stages, one folder each: [`cli`] (what the user typed) -> [`settings`] (validated settings and
 //! the model: components, affix, catalog, tiers, namespace) -> [`plan`] (a typed plan, pure data)
 //! -> [`run`] (execution: preflight, convergence, tiers, report). [`commands`] holds one module
-//! per command. Only [`process`] starts programs (helm through [`helm`]); only [`kube`] talks to
+//! per command. Only [`process`] starts programs (helm through [`helm`], sops through [`sops`]); only [`kube`] talks to
 //! the API server; [`output`] writes results.
 
 mod app;
@@ -20,6 +20,7 @@ mod process;
 mod run;
 mod settings;
 mod shell;
+mod sops;
 mod suggest;
 
 pub use app::main_with_args;

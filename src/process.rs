@@ -83,6 +83,25 @@ impl Runner {
         })
     }
 
+    /// Runs `program args...` on the caller's terminal (standard input, output and error
+    /// inherited), for a program the user interacts with (`sops edit` and its editor). It is not
+    /// registered for cancellation: the terminal's own signals reach it. Returns its exit code
+    /// (`None`: ended by a signal).
+    pub(crate) async fn run_interactive(
+        &self,
+        program: &Path,
+        args: &[String],
+    ) -> std::io::Result<Option<i32>> {
+        let status = Command::new(program)
+            .args(args)
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .status()
+            .await?;
+        Ok(status.code())
+    }
+
     /// Asks every running child to cancel (SIGTERM).
     pub(crate) fn cancel_running(&self) {
         for pid in self.running.lock().unwrap_or_else(|p| p.into_inner()).iter() {
@@ -100,8 +119,13 @@ fn terminate(pid: u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    pub(crate) fn make_executable(path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 
     #[tokio::test]
     async fn captures_output_and_feeds_stdin() {
@@ -113,5 +137,12 @@ mod tests {
         assert_eq!((out.code, out.stdout.as_str()), (Some(3), "in"));
         assert_eq!(out.reason(), "exited 3: oops");
         assert!(r.running.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn interactive_runs_report_the_exit_code() {
+        let r = Runner::default();
+        let code = r.run_interactive(Path::new("/bin/sh"), &["-c".into(), "exit 7".into()]).await.unwrap();
+        assert_eq!(code, Some(7));
     }
 }

@@ -65,6 +65,15 @@ pub(crate) struct HelmArgs {
     pub(crate) program: Option<PathBuf>,
 }
 
+/// sops, run only for a sops-encrypted secrets file.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct SopsArgs {
+    /// The sops binary (3.11+) that decrypts a sops-encrypted secrets file; it finds its keys
+    /// itself (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt, gpg).
+    #[arg(long = "sops", env = "PANDA_INSTALL_SOPS", value_name = "PATH")]
+    pub(crate) sops_binary: Option<PathBuf>,
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct RootArgs {
     /// Directory holding helm/, secrets/ and values/ (default: found from the current directory
@@ -107,9 +116,12 @@ pub(crate) struct DeployArgs {
     #[command(flatten)]
     pub(crate) select: SelectArgs,
 
-    /// Values file of the secrets release: deploy it first, as tier 0, with this file.
+    /// Values file of the secrets release: deploy it first, as tier 0, with this file (plain, or
+    /// sops-encrypted: decrypted in memory and given to helm on stdin).
     #[arg(long, value_name = "FILE")]
     pub(crate) secrets: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
 
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,

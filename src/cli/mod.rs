@@ -5,7 +5,7 @@ pub(crate) mod args;
 
 use args::{
     ClusterArgs, ComponentArgs, DeployArgs, HelmArgs, InstanceArgs, OutputArgs, RootArgs, SelectArgs,
-    WaitArgs,
+    SopsArgs, WaitArgs,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -150,9 +150,11 @@ pub(crate) struct DiffArgs {
     pub(crate) instance: InstanceArgs,
     #[command(flatten)]
     pub(crate) select: SelectArgs,
-    /// Values file of the secrets release: diff the secrets release too.
+    /// Values file of the secrets release (plain or sops-encrypted): diff the secrets release too.
     #[arg(long, value_name = "FILE")]
     pub(crate) secrets: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
     #[command(flatten)]
@@ -218,6 +220,11 @@ pub(crate) enum SecretsCommand {
     Init(SecretsInitArgs),
     /// Install or upgrade the secrets release from a values file (refused while a FIXME is left).
     Deploy(SecretsDeployArgs),
+    /// Open a sops-encrypted secrets file in your editor through `sops edit`, then check it.
+    Edit(SecretsEditArgs),
+    /// Regenerate the generated passwords of a secrets file (encrypted or plain) and say which
+    /// workloads must restart after the next `secrets deploy`.
+    Rotate(SecretsRotateArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -228,15 +235,54 @@ pub(crate) struct SecretsInitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Write it encrypted with sops (for --age recipients, else for the creation rule of
+    /// .sops.yaml that matches --out): the plaintext goes to sops on a pipe, never to a file.
+    #[arg(long)]
+    pub(crate) encrypt: bool,
+    /// age recipients (public keys, `age1...`) to encrypt for, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RECIPIENT", requires = "encrypt")]
+    pub(crate) age: Vec<String>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
     #[command(flatten)]
     pub(crate) root: RootArgs,
 }
 
 #[derive(Debug, Args, Clone)]
+pub(crate) struct SecretsEditArgs {
+    /// The sops-encrypted secrets file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SecretsRotateArgs {
+    /// The secrets file, sops-encrypted (rotated through sops, never decrypted to disk) or plain.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Comma-separated values to rotate (default: every generated one the file sets), e.g.
+    /// `msgsvc.basePassword,bigmon.secretKey`.
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub(crate) only: Vec<String>,
+    /// Say what would be rotated and restarted; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
 pub(crate) struct SecretsDeployArgs {
-    /// The secrets values file.
+    /// The secrets values file, plain or sops-encrypted (decrypted in memory, given to helm on
+    /// stdin).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
     /// The instance's affix (default: `affix` in the file, else `test-`).
     #[command(flatten)]
     pub(crate) instance: InstanceArgs,
@@ -267,6 +313,14 @@ pub(crate) struct ArgocdArgs {
     /// Namespace the components are deployed to (Argo CD's destination namespace).
     #[arg(short, long, value_name = "NAMESPACE")]
     pub(crate) namespace: Option<String>,
+
+    /// The secrets values file the secrets release is deployed with, outside Argo CD (plain, or
+    /// sops-encrypted and committed): `affix` and `cric.real` are read from it, and the generated
+    /// Applications name it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secrets: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
 
     /// Git repository Argo CD reads helm/, values/ and the generated Applications from.
     #[arg(long, value_name = "URL")]

@@ -2,11 +2,11 @@
 //! the catalog, the instance, the selection, the cluster target and the secrets values.
 
 use super::Context;
-use crate::cli::args::{ClusterArgs, InstanceArgs, RootArgs, SelectArgs};
+use crate::cli::args::{ClusterArgs, InstanceArgs, RootArgs, SelectArgs, SopsArgs};
 use crate::error::Result;
 use crate::settings::catalog::Catalog;
 use crate::settings::instance::Instance;
-use crate::settings::secrets_file::SecretsFile;
+use crate::settings::secrets_file::{Read, SecretsFile};
 use crate::settings::selection::Selection;
 use crate::settings::target::{ClusterTarget, ProcessEnv};
 use std::path::Path;
@@ -16,23 +16,38 @@ pub(crate) struct Inputs {
     pub(crate) instance: Instance,
     pub(crate) selection: Selection,
     pub(crate) target: ClusterTarget,
-    /// `--secrets FILE`, loaded.
+    /// `--secrets FILE`, loaded (decrypted in memory when sops-encrypted).
     pub(crate) secrets: Option<SecretsFile>,
     /// `cric.real` of the secrets values (the file given, else the bundled secrets/values.yaml).
     pub(crate) cric_real: bool,
 }
 
+/// The secrets file given as it is when plain; decrypted by sops into memory when encrypted (a
+/// file sops cannot decrypt, or no usable sops, stops the command here, before any helm call).
+pub(crate) async fn load_secrets(ctx: &Context, path: &Path, sops: &SopsArgs) -> Result<SecretsFile> {
+    match SecretsFile::read(path)? {
+        Read::Plain(file) => Ok(file),
+        Read::Encrypted(path) => {
+            let text = ctx.sops(sops).await?.decrypt(&path).await?;
+            SecretsFile::from_decrypted(&path, text)
+        }
+    }
+}
+
 impl Inputs {
-    pub(crate) fn resolve(
+    pub(crate) async fn resolve(
         ctx: &Context,
         root: &RootArgs,
         instance: &InstanceArgs,
         select: &SelectArgs,
-        secrets: Option<&Path>,
+        secrets: Option<(&Path, &SopsArgs)>,
         cluster: &ClusterArgs,
     ) -> Result<Inputs> {
         let catalog = ctx.catalog(root)?;
-        let secrets = secrets.map(SecretsFile::load).transpose()?;
+        let secrets = match secrets {
+            Some((path, sops)) => Some(load_secrets(ctx, path, sops).await?),
+            None => None,
+        };
         // Without --secrets, the affix and cric.real come from the bundled values, as in bin/install.
         let bundled_path = catalog.secrets_chart.join("values.yaml");
         let bundled = match &secrets {

@@ -28,9 +28,9 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         return plan(&args.deploy, ctx).await;
     }
     let d = &args.deploy;
-    let inputs = resolve(d, ctx)?;
+    let inputs = resolve(d, ctx).await?;
     let wait = Wait::resolve(&d.wait)?;
-    let helm = ctx.helm(&d.helm)?;
+    let helm = ctx.helm(&d.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
     if args.template {
         let p = build(&inputs, Mode::Template, version)?;
@@ -86,7 +86,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
 
 /// `plan` and `--dry-run`: the plan, printed; helm is asked its version only to show exact flags.
 pub(crate) async fn plan(d: &DeployArgs, ctx: &Context) -> Result<i32> {
-    let inputs = resolve(d, ctx)?;
+    let inputs = resolve(d, ctx).await?;
     let wait = Wait::resolve(&d.wait)?;
     let (program, version, note) = match ctx.helm(&d.helm) {
         Ok(helm) => match helm.version().await {
@@ -117,11 +117,12 @@ pub(crate) async fn plan(d: &DeployArgs, ctx: &Context) -> Result<i32> {
     Ok(exit_code::SUCCESS)
 }
 
-fn resolve(d: &DeployArgs, ctx: &Context) -> Result<Inputs> {
+async fn resolve(d: &DeployArgs, ctx: &Context) -> Result<Inputs> {
     if d.concurrency == Some(0) {
         return Err(Error::usage("--concurrency must be at least 1"));
     }
-    Inputs::resolve(ctx, &d.root, &d.instance, &d.select, d.secrets.as_deref(), &d.cluster)
+    let secrets = d.secrets.as_deref().map(|p| (p, &d.sops));
+    Inputs::resolve(ctx, &d.root, &d.instance, &d.select, secrets, &d.cluster).await
 }
 
 fn build(inputs: &Inputs, mode: Mode, version: HelmVersion) -> Result<Plan> {

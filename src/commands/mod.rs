@@ -4,7 +4,7 @@
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
-mod inputs;
+pub(crate) mod inputs;
 pub(crate) mod install;
 mod instance;
 pub(crate) mod package;
@@ -13,7 +13,7 @@ pub(crate) mod secrets;
 pub(crate) mod status;
 pub(crate) mod uninstall;
 
-use crate::cli::args::{HelmArgs, RootArgs};
+use crate::cli::args::{HelmArgs, RootArgs, SopsArgs};
 use crate::cli::{Cli, Command, SecretsCommand};
 use crate::error::Result;
 use crate::helm::Helm;
@@ -21,9 +21,10 @@ use crate::locate::project_root;
 use crate::process::Runner;
 use crate::run::interrupt::Interrupt;
 use crate::settings::catalog::Catalog;
+use crate::sops::Sops;
 
 /// What every command shares: the process runner (so an interrupt reaches every child), the
-/// interrupt flag, and how to find the charts and helm.
+/// interrupt flag, and how to find the charts, helm and sops.
 pub(crate) struct Context {
     pub(crate) runner: Runner,
     pub(crate) interrupt: Interrupt,
@@ -39,6 +40,11 @@ impl Context {
     pub(crate) fn helm(&self, args: &HelmArgs) -> Result<Helm> {
         Helm::locate(args.program.as_deref(), self.runner.clone())
     }
+
+    /// sops, located and its version checked (only for a sops-encrypted file).
+    pub(crate) async fn sops(&self, args: &SopsArgs) -> Result<Sops> {
+        Sops::ready(args.sops_binary.as_deref(), self.runner.clone()).await
+    }
 }
 
 /// Runs the command the user typed and returns the exit code.
@@ -51,9 +57,11 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Diff(args)) => diff::run(&args, ctx).await,
         Some(Command::Uninstall(args)) => uninstall::run(&args, ctx).await,
         Some(Command::Recover(args)) => recover::run(&args, ctx).await,
-        Some(Command::Secrets(SecretsCommand::Init(args))) => secrets::init::run(&args, ctx),
+        Some(Command::Secrets(SecretsCommand::Init(args))) => secrets::init::run(&args, ctx).await,
         Some(Command::Secrets(SecretsCommand::Deploy(args))) => secrets::deploy::run(&args, ctx).await,
-        Some(Command::Argocd(args)) => argocd::run(&args, ctx),
+        Some(Command::Secrets(SecretsCommand::Edit(args))) => secrets::edit::run(&args, ctx).await,
+        Some(Command::Secrets(SecretsCommand::Rotate(args))) => secrets::rotate::run(&args, ctx).await,
+        Some(Command::Argocd(args)) => argocd::run(&args, ctx).await,
         Some(Command::Package(args)) => package::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),

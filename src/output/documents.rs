@@ -20,6 +20,9 @@ pub(crate) struct PlannedStep {
     pub(crate) values: Vec<String>,
     /// Site files passed with `--set-file`, as `key=path`.
     pub(crate) files: Vec<String>,
+    /// The sops-encrypted values file helm gets decrypted on its standard input (`-f -`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) stdin: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,6 +79,7 @@ impl PlanDocument {
                                 .iter()
                                 .map(|f| format!("{}={}", f.key, f.path.display()))
                                 .collect(),
+                            stdin: s.release.stdin_values().map(|v| v.path.display().to_string()),
                         })
                         .collect(),
                 })
@@ -202,4 +206,42 @@ pub(crate) struct DiffDocument {
     pub(crate) namespace: String,
     pub(crate) changed: bool,
     pub(crate) releases: Vec<ReleaseDiff>,
+}
+
+/// `secrets rotate --output json` (docs/rotate.schema.json). Names values and objects, never values.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RotateDocument {
+    pub(crate) schema_version: u32,
+    pub(crate) command: &'static str,
+    pub(crate) file: String,
+    pub(crate) encrypted: bool,
+    pub(crate) dry_run: bool,
+    pub(crate) rotated: Vec<RotatedValue>,
+    pub(crate) skipped: Vec<RotationSkip>,
+    /// The workloads to restart after the file is deployed.
+    pub(crate) restart: Vec<RotationRestart>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RotatedValue {
+    pub(crate) key: String,
+    /// The Secrets (full names) it is rendered into.
+    pub(crate) secrets: Vec<String>,
+    /// The in-cluster database workload that keeps its own copy, if any.
+    pub(crate) database: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RotationSkip {
+    pub(crate) key: String,
+    pub(crate) reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RotationRestart {
+    pub(crate) component: String,
+    pub(crate) workload: String,
+    /// `deployment` or `statefulset`.
+    pub(crate) kind: String,
 }

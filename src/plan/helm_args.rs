@@ -62,7 +62,8 @@ pub(crate) fn dependency_build(chart: &Path) -> Vec<String> {
 fn values(r: &Release) -> Vec<String> {
     let mut args = Vec::new();
     for v in &r.values {
-        args.extend(["-f".into(), path(&v.path)]);
+        // an encrypted file reaches helm decrypted, on its standard input: never as a path
+        args.extend(["-f".into(), if v.stdin { "-".into() } else { path(&v.path) }]);
     }
     for f in &r.files {
         args.extend(["--set-file".into(), format!("{}={}", f.key, path(&f.path))]);

@@ -103,7 +103,11 @@ fn secrets_step(req: &Request, catalog: &Catalog, file: &SecretsFile) -> Step {
         component: None,
         name: req.instance.secrets_release(),
         chart: catalog.secrets_chart.clone(),
-        values: vec![ValuesFile { path: file.path.clone(), layer: Layer::Secrets }],
+        values: vec![if file.is_encrypted() {
+            ValuesFile::decrypted(file.path.clone())
+        } else {
+            ValuesFile::file(file.path.clone(), Layer::Secrets)
+        }],
         sets: vec![Set::string("affix", req.instance.affix.as_str())],
         files: vec![],
     };
@@ -115,10 +119,10 @@ fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Opti
     let mut note = None;
     if let Some(experiment) = &req.selection.experiment {
         if let Some(path) = catalog.experiments.get(experiment).and_then(|e| e.file.clone()) {
-            values.push(ValuesFile { path, layer: Layer::ExperimentWide });
+            values.push(ValuesFile::file(path, Layer::ExperimentWide));
         }
         match catalog.experiment_values(experiment, c) {
-            Some(path) => values.push(ValuesFile { path, layer: Layer::Experiment }),
+            Some(path) => values.push(ValuesFile::file(path, Layer::Experiment)),
             None => {
                 note = Some(format!(
                     "{c}: experiment {experiment} has no values/{experiment}/{c}.yaml; chart defaults apply"
@@ -127,7 +131,7 @@ fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Opti
         }
     }
     for (_, path) in req.selection.extra_values.iter().filter(|(comp, _)| *comp == c) {
-        values.push(ValuesFile { path: path.clone(), layer: Layer::User });
+        values.push(ValuesFile::file(path.clone(), Layer::User));
     }
     let mut sets = vec![
         Set::string("global.affix", req.instance.affix.as_str()),
@@ -297,5 +301,48 @@ mod tests {
         let only = secrets_plan(&req, &catalog(), HelmVersion::ASSUMED, &file);
         assert_eq!(only.steps().count(), 1);
         assert_eq!(only.kind, Kind::SecretsDeploy);
+        assert!(p.steps().all(|s| s.release.stdin_values().is_none()));
+    }
+
+    #[test]
+    fn an_encrypted_secrets_file_reaches_helm_on_stdin_and_the_plan_says_so() {
+        let path = PathBuf::from("private/secrets.enc.yaml");
+        let file =
+            SecretsFile::from_decrypted(&path, "affix: test-\nmsgsvc:\n  basePassword: CANARY\n".into())
+                .unwrap();
+        let (i, s, t) = (instance("test-"), selection(&[Msgsvc]), target());
+        let req = Request {
+            instance: &i,
+            selection: &s,
+            target: &t,
+            secrets: Some(&file),
+            deploy_secrets: true,
+            cric_real: true,
+            mode: install(),
+        };
+        let p = plan(&req, &catalog(), HelmVersion::ASSUMED).unwrap();
+        let a = args(&p, "test-secrets");
+        assert!(a.contains("--kube-context ctx -f - --set-string affix=test-"), "{a}");
+        assert!(!a.contains("secrets.enc.yaml"), "{a}");
+        assert_eq!(p.tiers[0].steps[0].release.stdin_values().unwrap().path, path);
+        assert!(args(&p, "test-msgsvc").contains("-f values/lsst/msgsvc.yaml"), "others keep their paths");
+        let out = text::render(&p, "helm");
+        assert!(
+            out.contains(
+                "# test-secrets: values from private/secrets.enc.yaml (sops-encrypted), decrypted in memory"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "\nsops decrypt --input-type yaml --output-type yaml private/secrets.enc.yaml | helm upgrade --install test-secrets"
+            ),
+            "{out}"
+        );
+        let doc = crate::output::documents::PlanDocument::new("plan", &p, "helm");
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["tiers"][0]["releases"][0]["stdin"], "private/secrets.enc.yaml");
+        assert!(json["tiers"][1]["releases"][0].get("stdin").is_none());
+        assert!(!json.to_string().contains("CANARY") && !out.contains("CANARY"));
     }
 }

@@ -79,6 +79,22 @@ pub(crate) struct Release {
 pub(crate) struct ValuesFile {
     pub(crate) path: PathBuf,
     pub(crate) layer: Layer,
+    /// `path` is sops-encrypted: helm reads it decrypted, on its standard input (`-f -`); the
+    /// path only names where the values come from. At most one per release.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) stdin: bool,
+}
+
+impl ValuesFile {
+    /// A file helm reads itself (`-f PATH`).
+    pub(crate) fn file(path: PathBuf, layer: Layer) -> ValuesFile {
+        ValuesFile { path, layer, stdin: false }
+    }
+
+    /// The secrets values of a sops-encrypted file, given to helm on stdin (`-f -`).
+    pub(crate) fn decrypted(path: PathBuf) -> ValuesFile {
+        ValuesFile { path, layer: Layer::Secrets, stdin: true }
+    }
 }
 
 /// Where a values file comes from, in layering order.
@@ -135,6 +151,13 @@ pub(crate) struct Upgrade {
     /// helm 4 server-side apply takes fields back from other managers: set for a release being
     /// repaired after someone changed its objects by hand.
     pub(crate) force_conflicts: bool,
+}
+
+impl Release {
+    /// The encrypted values file helm reads on its standard input, if any.
+    pub(crate) fn stdin_values(&self) -> Option<&ValuesFile> {
+        self.values.iter().find(|v| v.stdin)
+    }
 }
 
 impl Plan {

@@ -19,7 +19,22 @@ pub(crate) fn render(plan: &Plan, helm_program: &str) -> String {
         let names: Vec<&str> = tier.steps.iter().map(|s| s.release.name.as_str()).collect();
         out.push_str(&format!("# tier {}: {}\n", tier.number, names.join(", ")));
         for step in &tier.steps {
-            out.push_str(&line(helm_program, helm_args::step(step, &plan.target, plan.helm)));
+            let command = line(helm_program, helm_args::step(step, &plan.target, plan.helm));
+            match step.release.stdin_values() {
+                None => out.push_str(&command),
+                Some(v) => {
+                    // what the run does, as a pipe: sops decrypts to helm's stdin, no file between
+                    let file = shell::quote(&v.path.to_string_lossy());
+                    out.push_str(&format!(
+                        "# {}: values from {file} (sops-encrypted), decrypted in memory and given to helm \
+                         on stdin (-f -); the plaintext is never written to a file\n",
+                        step.release.name
+                    ));
+                    out.push_str(&format!(
+                        "sops decrypt --input-type yaml --output-type yaml {file} | {command}"
+                    ));
+                }
+            }
         }
     }
     if plan.tiers.is_empty() {

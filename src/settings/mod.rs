@@ -7,6 +7,7 @@ pub(crate) mod catalog;
 pub(crate) mod component;
 pub(crate) mod helm_version;
 pub(crate) mod instance;
+pub(crate) mod secret_feeds;
 pub(crate) mod secrets_file;
 pub(crate) mod selection;
 pub(crate) mod site_files;

@@ -56,6 +56,11 @@ fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string()
 }
 
+/// The value at a dotted path (`panda.database.password`), if there is one.
+pub(crate) fn at<'a>(values: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted.split('.').try_fold(values, |v, k| v.get(k))
+}
+
 /// Dotted paths of every string value that is exactly `FIXME` (what a human must still fill).
 pub(crate) fn fixme_paths(values: &Value) -> Vec<String> {
     fn walk(v: &Value, path: &str, out: &mut Vec<String>) {

@@ -33,7 +33,7 @@ fn subcharts(component: &str) -> Vec<String> {
 }
 
 /// A values file that makes every pod of `component` become Ready only after `delay`.
-fn delay_values(dir: &Path, component: &str, delay: &str) -> PathBuf {
+pub fn delay_values(dir: &Path, component: &str, delay: &str) -> PathBuf {
     let mut doc = serde_json::Map::new();
     for sub in subcharts(component) {
         doc.insert(sub, serde_json::json!({"podAnnotations": {DELAY: delay}}));
@@ -130,7 +130,7 @@ fn a_release_that_never_becomes_ready_is_reported_and_a_fixed_rerun_converges() 
 }
 
 /// Waits until helm shows `release` in `status` (e.g. pending-install), or panics after `limit`.
-fn wait_for_status(helm: &Path, ns: &str, release: &str, status: &str, limit: Duration) {
+pub fn wait_for_status(helm: &Path, ns: &str, release: &str, status: &str, limit: Duration) {
     let start = Instant::now();
     while start.elapsed() < limit {
         if helm_releases(helm, ns).iter().any(|(n, s)| n == release && s == status) {

@@ -14,5 +14,6 @@ mod engines;
 mod gitops;
 mod lifecycle;
 mod recovery;
+mod sops;
 mod support;
 mod testbed;

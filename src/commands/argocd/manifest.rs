@@ -171,6 +171,8 @@ pub(crate) struct Generated {
     pub(crate) app: Application,
     /// Its ImageUpdater, written in the same file, when the experiment follows its images.
     pub(crate) image_updater: Option<ImageUpdater>,
+    /// Comment lines written after the header (without their `# `).
+    pub(crate) comment: Vec<String>,
 }
 
 impl Generated {
@@ -182,14 +184,16 @@ impl Generated {
         format!("{}.yaml", self.name())
     }
 
-    /// The manifest as YAML, after the generated-file header.
+    /// The manifest as YAML, after the generated-file header and the comment.
     pub(crate) fn to_yaml(&self) -> Result<String> {
         let mut body = yaml::to_string(&self.app)?;
         if let Some(updater) = &self.image_updater {
             body.push_str("---\n");
             body.push_str(&yaml::to_string(updater)?);
         }
-        Ok(format!("{GENERATED_HEADER}\n{body}"))
+        let comment: String =
+            self.comment.iter().map(|l| format!("# {l}\n").replace("# \n", "#\n")).collect();
+        Ok(format!("{GENERATED_HEADER}\n{comment}{body}"))
     }
 }
 
@@ -341,7 +345,7 @@ pub(crate) fn children(
                 app.metadata.annotations.extend(image_updater::annotations(images));
                 image_updater::object(&release.name, &target.app_namespace, labels(target, Some(c)))
             });
-            out.push(Generated { wave: Some(wave), app, image_updater });
+            out.push(Generated { wave: Some(wave), app, image_updater, comment: vec![] });
         }
     }
     Ok(out)
@@ -383,7 +387,7 @@ pub(crate) fn parent(git: &GitRef, apps_path: &str, target: &Target) -> Generate
             ignore_differences: vec![],
         },
     };
-    Generated { wave: None, app, image_updater: None }
+    Generated { wave: None, app, image_updater: None, comment: vec![] }
 }
 
 #[cfg(test)]
@@ -399,10 +403,7 @@ mod tests {
                 component: Some(c),
                 name: format!("test-{c}"),
                 chart: PathBuf::from("helm").join(c.name()),
-                values: values
-                    .iter()
-                    .map(|v| ValuesFile { path: PathBuf::from(v), layer: Layer::User })
-                    .collect(),
+                values: values.iter().map(|v| ValuesFile::file(PathBuf::from(v), Layer::User)).collect(),
                 sets,
                 files: if c == Component::Harvester {
                     vec![SetFile {

@@ -1,20 +1,14 @@
-//! `panda-install argocd`: Argo CD Applications generated from the same plan the CLI runs.
-//!
-//! The plan (dry-run mode, no secrets tier) is translated release by release: chart path, release
-//! name, every `-f` file (made relative to the chart path for Git, or read through a `$values`
-//! ref for OCI charts) and every `--set`/`--set-string` become the Application's helm source, and
-//! the tier becomes the `argocd.argoproj.io/sync-wave`. An app-of-apps parent tracks the directory
-//! the children are committed to. See docs/gitops.md.
-
 //! `panda-install argocd`: Argo CD Applications generated from the same typed plan the CLI runs.
 //!
 //! Each component release of the plan becomes one Application: its chart path (Git) or OCI chart,
 //! release name, values files (relative to the chart for Git, through a `$values` ref for OCI
 //! charts) and `--set` pairs as parameters; the tier becomes the `argocd.argoproj.io/sync-wave`.
-//! An app-of-apps parent tracks the directory the children are committed to. See docs/gitops.md.
+//! An app-of-apps parent tracks the directory the children are committed to. The secrets release
+//! stays outside Argo CD; the generated files say how it is deployed. See docs/gitops.md.
 
 mod image_updater;
 pub(crate) mod manifest;
+mod secrets;
 
 use super::inputs::Inputs;
 use super::Context;
@@ -30,9 +24,11 @@ use crate::settings::instance::{AffixSource, Instance};
 use manifest::{ChartSource, Generated, GitRef, Target, GENERATED_HEADER};
 use std::path::{Component as PathPart, Path, PathBuf};
 
-pub(crate) fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
+pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
     let cluster = ClusterArgs { namespace: args.namespace.clone(), ..Default::default() };
-    let mut inputs = Inputs::resolve(ctx, &args.root, &args.instance, &args.select, None, &cluster)?;
+    let secrets_file = args.secrets.as_deref().map(|p| (p, &args.sops));
+    let mut inputs =
+        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets_file, &cluster).await?;
     if let Some(name) = &args.dev {
         let (namespace, instance) = personal(name, &inputs.instance)?;
         inputs.instance = instance;
@@ -86,6 +82,22 @@ pub(crate) fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
     }
     let repo = RepoPaths::new(&catalog.root)?;
     let mut apps = manifest::children(&p, &target, &|path| repo.relative(path))?;
+    let source = inputs.secrets.as_ref().map(|f| {
+        let in_repo = repo.relative(&f.path).ok();
+        if in_repo.is_some() && !f.is_encrypted() {
+            output::note(&format!(
+                "panda-install argocd: warning: {} is not encrypted and lies in the repository: never commit it \
+                 (encrypt it: `sops encrypt -i --age RECIPIENT {}`)",
+                f.path.display(),
+                f.path.display()
+            ));
+        }
+        secrets::SecretsSource {
+            shown: in_repo.unwrap_or_else(|| f.path.display().to_string()),
+            encrypted: f.is_encrypted(),
+        }
+    });
+    let instructions = secrets::instructions(&inputs.instance, &target.namespace, source.as_ref());
 
     if !args.no_parent {
         let git = git.ok_or_else(|| {
@@ -105,7 +117,15 @@ pub(crate) fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
                 ))
             }
         };
-        apps.push(manifest::parent(&git, &apps_path, &target));
+        let parent = manifest::parent(&git, &apps_path, &target);
+        for child in &mut apps {
+            child.comment = secrets::pointer(&inputs.instance, &parent.file_name());
+        }
+        apps.push(manifest::Generated { comment: instructions, ..parent });
+    } else {
+        for child in &mut apps {
+            child.comment = instructions.clone();
+        }
     }
 
     match &args.out {
@@ -259,6 +279,8 @@ mod tests {
             instance: Default::default(),
             select: Default::default(),
             namespace: None,
+            secrets: None,
+            sops: Default::default(),
             root: Default::default(),
             repo_url: Some("https://example.org/r.git".into()),
             target_revision: Some("main".into()),

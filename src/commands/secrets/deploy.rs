@@ -1,9 +1,11 @@
 //! `panda-install secrets deploy -f FILE`: install or upgrade the secrets release from a values
-//! file, refused while a FIXME is left; `--dry-run` prints the helm command and changes nothing.
+//! file (plain, or sops-encrypted: decrypted in memory and given to helm on stdin), refused while a
+//! FIXME is left; `--dry-run` prints the helm command and changes nothing.
 
 use super::super::install::finish;
 use crate::cli::args::OutputFormat;
 use crate::cli::SecretsDeployArgs;
+use crate::commands::inputs::load_secrets;
 use crate::commands::Context;
 use crate::error::Result;
 use crate::exit_code;
@@ -14,7 +16,6 @@ use crate::plan::text;
 use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
 use crate::settings::instance::Instance;
-use crate::settings::secrets_file::SecretsFile;
 use crate::settings::selection::Selection;
 use crate::settings::target::{ClusterTarget, ProcessEnv};
 use crate::settings::wait::Wait;
@@ -22,12 +23,12 @@ use std::collections::BTreeMap;
 
 pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> {
     let catalog = ctx.catalog(&args.root)?;
-    let file = SecretsFile::load(&args.file)?;
+    let file = load_secrets(ctx, &args.file, &args.sops).await?;
     file.refuse_fixme()?;
     let instance = Instance::resolve(args.instance.affix.as_deref(), Some(&file))?;
     let target = ClusterTarget::resolve(&args.cluster, &ProcessEnv)?;
     let wait = Wait::resolve(&args.wait)?;
-    let helm = ctx.helm(&args.helm)?;
+    let helm = ctx.helm(&args.helm)?.with_secrets(Some(&file));
     let version = helm.version().await?;
     let selection = Selection::none();
     let mode = Mode::Install {

@@ -1,33 +1,19 @@
 //! `panda-install secrets init`: a secrets values file with generated passwords, written mode
-//! 0600 and never printed; FIXME stays where a human decides.
+//! 0600 and never printed; FIXME stays where a human decides. With `--encrypt` the file is
+//! written sops-encrypted: the generated text goes to sops on a pipe and only the encrypted
+//! document reaches the disk.
 
 use crate::cli::SecretsInitArgs;
 use crate::commands::Context;
 use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::output;
-use crate::settings::yaml;
+use crate::settings::{secret_feeds, secrets_file, yaml};
 use std::io::{Read, Write};
 use std::path::Path;
 
-/// Values panda-install generates: passwords of the databases and services the stack runs itself.
-/// Everything else that says FIXME (OIDC clients, host names, external accounts) a human decides.
-const GENERATED: [&str; 11] = [
-    "msgsvc.basePassword",
-    "panda.database.password",
-    "panda.database.superuserPassword",
-    "harvester.database.password",
-    "harvester.database.rootPassword",
-    "idds.database.password",
-    "iam.database.password",
-    "iam.database.rootPassword",
-    "bigmon.secretKey",
-    "bigmon.database.password",
-    "idds.database.rootPassword",
-];
-
 /// 32 random characters from [A-Za-z0-9] (safe in SQL literals, URLs and sed scripts).
-fn random_password() -> std::io::Result<String> {
+pub(crate) fn random_password() -> std::io::Result<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(32);
     let mut urandom = std::fs::File::open("/dev/urandom")?;
@@ -44,9 +30,18 @@ fn random_password() -> std::io::Result<String> {
 
 /// Rewrites `key: "FIXME"` lines whose YAML path is in `generated`, keeping comments and layout.
 /// Returns the new text and the paths replaced.
-pub(crate) fn fill(
+pub(crate) fn fill(text: &str, generated: &[&str], next: impl FnMut() -> String) -> (String, Vec<String>) {
+    rewrite(text, generated, |value| matches!(value, "\"FIXME\"" | "FIXME" | "'FIXME'"), next)
+}
+
+/// Rewrites the `key: value` lines whose YAML path is in `paths` and whose value (as written,
+/// quotes included) `select` accepts, to `key: "<next()>"`, keeping comments and layout. Only
+/// one-line scalars are seen; callers check the result by parsing it. Returns the new text and
+/// the paths replaced.
+pub(crate) fn rewrite(
     text: &str,
-    generated: &[&str],
+    paths: &[&str],
+    select: impl Fn(&str) -> bool,
     mut next: impl FnMut() -> String,
 ) -> (String, Vec<String>) {
     let mut stack: Vec<(usize, String)> = Vec::new();
@@ -65,10 +60,13 @@ pub(crate) fn fill(
             stack.retain(|(i, _)| *i < indent);
             let path =
                 stack.iter().map(|(_, k)| k.as_str()).chain([key.as_str()]).collect::<Vec<_>>().join(".");
-            let value = trimmed.split_once(':').map(|(_, v)| v).unwrap_or_default();
-            let value = value.split(" #").next().unwrap_or_default().trim();
-            if matches!(value, "\"FIXME\"" | "FIXME" | "'FIXME'") && generated.contains(&path.as_str()) {
-                new_line = format!("{}{key}: \"{}\"", &line[..indent], next());
+            let rest = trimmed.split_once(':').map(|(_, v)| v).unwrap_or_default();
+            let (value, comment) = match rest.find(" #") {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            };
+            if paths.contains(&path.as_str()) && select(value.trim()) {
+                new_line = format!("{}{key}: \"{}\"{comment}", &line[..indent], next());
                 replaced.push(path.clone());
             }
             stack.push((indent, key));
@@ -79,7 +77,7 @@ pub(crate) fn fill(
     (out, replaced)
 }
 
-pub(crate) fn run(args: &SecretsInitArgs, ctx: &Context) -> Result<i32> {
+pub(crate) async fn run(args: &SecretsInitArgs, ctx: &Context) -> Result<i32> {
     let catalog = ctx.catalog(&args.root)?;
     let (out, force) = (args.out.as_path(), args.force);
     let source = catalog.secrets_chart.join("values.yaml");
@@ -88,27 +86,31 @@ pub(crate) fn run(args: &SecretsInitArgs, ctx: &Context) -> Result<i32> {
     if out.exists() && !force {
         return Err(Error::usage(format!("{} exists: pass --force to overwrite it", out.display())));
     }
-    let mut failure = None;
-    let (filled, replaced) = fill(&text, &GENERATED, || {
-        random_password().unwrap_or_else(|e| {
-            failure = Some(e);
-            String::new()
-        })
-    });
-    if let Some(e) = failure {
-        return Err(Error::Internal(anyhow::anyhow!("cannot read /dev/urandom: {e}")));
-    }
-    write_private(out, &filled)?;
-    let left = yaml::fixme_paths(&yaml::load_mapping(out)?);
+    let (filled, replaced) = generate(&text, &secret_feeds::generated())?;
+    let left = yaml::fixme_paths(&yaml::parse(&filled, &source)?);
+    let (written, how) = if args.encrypt {
+        let sops = ctx.sops(&args.sops).await?;
+        let encrypted = sops.encrypt(&filled, out, &args.age).await?;
+        if !secrets_file::is_encrypted(&yaml::parse(&encrypted, out)?) {
+            return Err(Error::Internal(anyhow::anyhow!("sops returned a document without its metadata")));
+        }
+        let recipients =
+            if args.age.is_empty() { "the .sops.yaml creation rule".into() } else { args.age.join(", ") };
+        (encrypted, format!("sops-encrypted for {recipients}"))
+    } else {
+        (filled, "plain: keep it private, or use --encrypt".to_string())
+    };
+    write_private(out, &written)?;
     output::note(&format!(
-        "wrote {} (mode 0600) with {} generated password(s): {}",
+        "wrote {} (mode 0600, {how}) with {} generated password(s): {}",
         out.display(),
         replaced.len(),
         replaced.join(", ")
     ));
     if !left.is_empty() {
+        let edit = if args.encrypt { "panda-install secrets edit" } else { "your editor" };
         output::note(&format!(
-            "still FIXME, for you to fill in before `panda-install secrets deploy -f {}`:",
+            "still FIXME, for you to fill in ({edit}) before `panda-install secrets deploy -f {}`:",
             out.display()
         ));
         for path in left {
@@ -118,8 +120,23 @@ pub(crate) fn run(args: &SecretsInitArgs, ctx: &Context) -> Result<i32> {
     Ok(exit_code::SUCCESS)
 }
 
+/// `text` with every FIXME of `paths` replaced by a fresh random password.
+fn generate(text: &str, paths: &[&str]) -> Result<(String, Vec<String>)> {
+    let mut failure = None;
+    let filled = fill(text, paths, || {
+        random_password().unwrap_or_else(|e| {
+            failure = Some(e);
+            String::new()
+        })
+    });
+    match failure {
+        Some(e) => Err(Error::Internal(anyhow::anyhow!("cannot read /dev/urandom: {e}"))),
+        None => Ok(filled),
+    }
+}
+
 /// Creates the file with mode 0600 before any byte is written.
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(path);
     let mut file = std::fs::OpenOptions::new()
@@ -139,7 +156,7 @@ mod tests {
     fn fills_only_generated_paths_and_keeps_comments() {
         let text = "# top\nmsgsvc:\n  # the base\n  basePassword: \"FIXME\"\n  accounts: [panda]\nrucio:\n  password: \"FIXME\" # external\npanda:\n  database:\n    password: FIXME\n    host: \"\"\n";
         let mut n = 0;
-        let (out, replaced) = fill(text, &GENERATED, || {
+        let (out, replaced) = fill(text, &secret_feeds::generated(), || {
             n += 1;
             format!("generated{n}")
         });
@@ -148,6 +165,27 @@ mod tests {
         assert!(out.contains("    password: \"generated2\"\n"), "{out}");
         assert!(out.contains("  password: \"FIXME\" # external"), "rucio is external: {out}");
         assert!(out.contains("# the base"));
+    }
+
+    #[test]
+    fn rewrite_keeps_trailing_comments_and_skips_unselected_values() {
+        let text = "a:\n    p: \"old\" # keep me\n    q: \"\"\n";
+        let (out, replaced) = rewrite(text, &["a.p", "a.q"], |v| v != "\"\"", || "new".into());
+        assert_eq!(out, "a:\n    p: \"new\" # keep me\n    q: \"\"\n");
+        assert_eq!(replaced, vec!["a.p"]);
+    }
+
+    #[test]
+    fn generated_paths_exist_in_the_secrets_chart() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets/values.yaml");
+        let values = yaml::load_mapping(&path).unwrap();
+        for path in secret_feeds::generated() {
+            let found = yaml::at(&values, path);
+            assert!(
+                found.is_some_and(serde_json::Value::is_string),
+                "{path} is not a value of secrets/values.yaml"
+            );
+        }
     }
 
     #[test]
