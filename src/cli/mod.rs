@@ -89,6 +89,9 @@ pub(crate) enum Command {
     Secrets(SecretsCommand),
     /// Write Argo CD Applications (one per component, sync waves from the tiers) and their parent.
     Argocd(ArgocdArgs),
+    /// Write Flux objects (per component an OCIRepository, its values ConfigMap and a HelmRelease
+    /// with dependsOn from the tiers), from the same plan.
+    Flux(FluxArgs),
     /// Package every chart into a directory and optionally push them to an OCI registry.
     Package(PackageArgs),
     /// Print a shell completion script (components, sub-components and experiments included).
@@ -369,6 +372,52 @@ pub(crate) struct ArgocdArgs {
     /// Applications `dev-NAME-<component>`, secrets release `dev-NAME-secrets`).
     #[arg(long, value_name = "NAME", conflicts_with = "namespace")]
     pub(crate) dev: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FluxArgs {
+    #[command(flatten)]
+    pub(crate) instance: InstanceArgs,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+    /// Namespace of the releases and of the Flux objects.
+    #[arg(short, long, value_name = "NAMESPACE")]
+    pub(crate) namespace: Option<String>,
+
+    /// The secrets values file the secrets release is deployed with, outside Flux (plain or
+    /// sops-encrypted): `affix` and `cric.real` are read from it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secrets: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
+
+    /// The OCI repository `package --push` published the charts to (`oci://REGISTRY/REPO`).
+    #[arg(long, value_name = "oci://REGISTRY/REPO")]
+    pub(crate) oci: String,
+
+    /// The chart version every component is installed at.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) chart_version: String,
+
+    /// The registry speaks plain HTTP (a local registry without TLS).
+    #[arg(long)]
+    pub(crate) plain_http: bool,
+
+    /// A kubernetes.io/dockerconfigjson Secret in the namespace for a private registry.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) oci_secret: Option<String>,
+
+    /// helm's wait per release (HelmRelease spec.timeout; a Go duration). Default: 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) timeout: Option<String>,
+
+    /// Write one file per component into DIR (default: all to stdout). Files an earlier run
+    /// generated there and this one does not are removed.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) root: RootArgs,

@@ -4,6 +4,8 @@
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
+pub(crate) mod flux;
+mod generated;
 pub(crate) mod inputs;
 pub(crate) mod install;
 mod instance;
@@ -62,6 +64,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Secrets(SecretsCommand::Edit(args))) => secrets::edit::run(&args, ctx).await,
         Some(Command::Secrets(SecretsCommand::Rotate(args))) => secrets::rotate::run(&args, ctx).await,
         Some(Command::Argocd(args)) => argocd::run(&args, ctx).await,
+        Some(Command::Flux(args)) => flux::run(&args, ctx).await,
         Some(Command::Package(args)) => package::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),

@@ -180,6 +180,7 @@ mod tests {
                 vec![crate::plan::SetFile {
                     key: "server.siteFiles.tnsnames".into(),
                     path: "values/lsst/files/panda/tnsnames.ora".into(),
+                    sensitive: false,
                 }],
             )]),
         }

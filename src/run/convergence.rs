@@ -3,6 +3,7 @@
 //! of them is live, matches what the chart sets and (for workloads) is ready. A release whose
 //! objects drifted is upgraded and reported `repaired`, with what was missing or changed.
 
+use super::flux;
 use super::manifests::{compare, objects, Change};
 use crate::error::Result;
 use crate::helm::Helm;
@@ -91,10 +92,11 @@ pub(crate) async fn compare_plan(
                 Some(r) => objects(&r.manifest, &format!("the deployed manifest of {}", r.name))?,
                 None => BTreeMap::new(),
             };
-            let changes = compare(&recorded, &rendered);
+            // Drift is the live objects against what helm deployed (the record), whoever deployed it.
+            let deployed_objects: Vec<serde_json::Value> = recorded.values().cloned().collect();
+            let changes = compare(&flux::plain(&recorded), &rendered);
             let drift = if record.is_some() && (changes.is_empty() || always_drift) {
-                let desired: Vec<serde_json::Value> = rendered.into_values().collect();
-                cluster.check_objects(&desired).await.into_iter().filter(|o| !o.healthy()).collect()
+                cluster.check_objects(&deployed_objects).await.into_iter().filter(|o| !o.healthy()).collect()
             } else {
                 vec![]
             };

@@ -4,6 +4,7 @@
 
 pub(crate) mod convergence;
 pub(crate) mod executor;
+pub(crate) mod flux;
 pub(crate) mod interrupt;
 pub(crate) mod manifests;
 pub(crate) mod preflight;

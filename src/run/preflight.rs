@@ -81,6 +81,20 @@ async fn check_releases(
         .steps()
         .map(|s| (s.release.component, s.release.name.clone(), s.release.chart.clone()))
         .collect();
+    let flux_made: Vec<&str> = planned
+        .iter()
+        .filter_map(|(_, name, _)| releases.get(name))
+        .filter(|r| super::flux::made_by_flux(&r.manifest))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !flux_made.is_empty() {
+        return Err(Error::Preflight(format!(
+            "{} {} managed by Flux (its objects carry helm.toolkit.fluxcd.io labels): change it through Git \
+             and `panda-install flux`, or suspend its HelmRelease first (flux suspend helmrelease NAME)",
+            flux_made.join(", "),
+            if flux_made.len() == 1 { "is" } else { "are" }
+        )));
+    }
     let stuck = pending(&releases, &planned);
     if !stuck.is_empty() {
         if !checks.recover {

@@ -23,6 +23,9 @@ pub(crate) struct SetFile {
     /// The values key, file names escaped for helm's `--set` parser.
     pub(crate) key: String,
     pub(crate) path: PathBuf,
+    /// The chart keeps it in a Secret (it may hold credentials).
+    #[serde(skip)]
+    pub(crate) sensitive: bool,
 }
 
 /// The `--set-file` pairs of `component` in `experiment` (none when it has no files directory).
@@ -59,7 +62,7 @@ pub(crate) fn set_files(catalog: &Catalog, experiment: &str, component: Componen
         }
         for key in &kind.keys {
             let key = if kind.is_directory() { format!("{key}.{}", escape(&name)) } else { key.clone() };
-            out.push(SetFile { key, path: path.clone() });
+            out.push(SetFile { key, path: path.clone(), sensitive: kind.sensitive });
         }
         contents.push((kind.path.clone(), path, size));
     }

@@ -285,3 +285,64 @@ fn the_namespace_is_resolved_as_helm_resolves_it() {
     assert!(plan(&[("HELM_NAMESPACE", "from-env")], &[]).contains("--namespace from-env "));
     assert!(plan(&[("HELM_NAMESPACE", "from-env")], &["-n", "from-flag"]).contains("--namespace from-flag "));
 }
+
+#[test]
+fn flux_output_follows_the_plan() {
+    let out = panda_install()
+        .args([
+            "flux",
+            "-e",
+            "doma",
+            "-c",
+            "msgsvc,panda,bigmon",
+            "-d",
+            "panda.jedi",
+            "-a",
+            "fx-",
+            "-n",
+            "ns",
+        ])
+        .args(["--oci", "oci://registry.example/charts/", "--chart-version", "0.1.0", "--oci-secret", "pull"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let docs = crate::support::yaml_documents(&String::from_utf8(out.stdout).unwrap());
+    let of = |kind: &str| docs.iter().filter(|d| d["kind"] == kind).collect::<Vec<_>>();
+    assert_eq!(of("OCIRepository").len(), 3);
+    assert_eq!(of("HelmRelease").len(), 3);
+    let repo = of("OCIRepository")[1];
+    assert_eq!(repo["spec"]["url"], "oci://registry.example/charts/panda");
+    assert_eq!(repo["spec"]["ref"]["tag"], "0.1.0");
+    assert_eq!(repo["spec"]["secretRef"]["name"], "pull");
+    assert!(repo["spec"].get("insecure").is_none());
+    let release = |name: &str| *of("HelmRelease").iter().find(|h| h["metadata"]["name"] == name).unwrap();
+    let panda = release("fx-panda");
+    assert_eq!(panda["spec"]["releaseName"], "fx-panda");
+    assert_eq!(panda["spec"]["targetNamespace"], "ns");
+    assert_eq!(panda["spec"]["dependsOn"], serde_json::json!([{"name": "fx-msgsvc"}]));
+    assert_eq!(release("fx-bigmon")["spec"]["dependsOn"], serde_json::json!([{"name": "fx-panda"}]));
+    assert!(release("fx-msgsvc")["spec"].get("dependsOn").is_none());
+    let keys: Vec<&str> = panda["spec"]["valuesFrom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["valuesKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["values_doma_experiment.yaml", "values_doma_panda.yaml"], "the plan's -f order");
+    assert_eq!(
+        panda["spec"]["values"],
+        serde_json::json!({"global": {"affix": "fx-", "secretsRelease": "fx-secrets", "cric": {"real": true}}, "jedi": {"enabled": false}})
+    );
+    let cm = of("ConfigMap").into_iter().find(|c| c["metadata"]["name"] == "fx-panda-values").unwrap();
+    assert_eq!(cm["metadata"]["labels"]["reconcile.fluxcd.io/watch"], "Enabled");
+    let on_disk = std::fs::read_to_string(crate::support::root().join("values/doma/panda.yaml")).unwrap();
+    assert_eq!(cm["data"]["values_doma_panda.yaml"], on_disk.as_str(), "embedded byte for byte");
+    // the secrets release stays outside Flux
+    assert!(!docs.iter().any(|d| d["metadata"]["name"].as_str().is_some_and(|n| n.contains("secrets"))));
+    // no namespace, no OCI repository: usage errors
+    let out = panda_install().args(["flux", "--oci", "oci://r/c", "--chart-version", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(USAGE));
+    let out =
+        panda_install().args(["flux", "-n", "x", "--oci", "r/c", "--chart-version", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(USAGE));
+}

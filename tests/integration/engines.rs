@@ -688,35 +688,21 @@ fn relabel_chart(doc: &mut Value, from: &str, to: &str) {
 
 /// The values ConfigMap `<affix><component>-values` as the specified generator writes it: the value
 /// files, one key each, and the labels of docs/gitops.md ("Flux output").
-fn values_configmap(ns: &str, affix: &str, component: &str, files: &[(&str, &Path)]) {
-    let name = format!("{affix}{component}-values");
-    let mut args: Vec<String> = vec![
-        "create".into(),
-        "configmap".into(),
-        name,
-        "-n".into(),
-        ns.into(),
-        "--dry-run=client".into(),
-        "-o".into(),
-        "json".into(),
-    ];
-    for (key, file) in files {
-        args.push(format!("--from-file={key}={}", file.display()));
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut cm: Value = serde_json::from_str(&kubectl(&refs)).unwrap();
-    cm["metadata"]["labels"] = serde_json::json!({
-        "reconcile.fluxcd.io/watch": "Enabled",
-        "app.kubernetes.io/managed-by": "panda-install",
-        "panda-install.io/component": component,
-        "panda-install.io/instance": format!("{affix}panda-apps"),
-    });
+/// `panda-install flux` for `-e doma -c msgsvc,panda`, applied as generated.
+fn apply_flux_output(ns: &str, affix: &str, charts: &str, extra: &[&str]) {
+    let out = panda_install()
+        .args(["flux", "-e", "doma", "-c", "msgsvc,panda", "-a", affix, "-n", ns, "--oci", charts])
+        .args(["--chart-version", "0.1.0", "--plain-http"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "panda-install flux: {}", String::from_utf8_lossy(&out.stderr));
     let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), cm.to_string()).unwrap();
+    std::fs::write(file.path(), &out.stdout).unwrap();
     kubectl(&["apply", "-f", file.path().to_str().unwrap()]);
 }
 
-/// The hand-written Flux objects (tests/fixtures/flux): both HelmReleases Ready, panda installed
+/// What `panda-install flux` writes, applied as it is: both HelmReleases Ready, panda installed
 /// only after msgsvc was Ready, real helm releases with the CLI's names, the same objects as
 /// `panda-install --template`, and a changed value file reaching the cluster.
 #[test]
@@ -727,21 +713,8 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
     let ns = Namespace::new("flux");
     push_charts(&helm, &engines.charts);
     deploy_secrets(&helm, affix, &ns.0);
-    for c in ["msgsvc", "panda"] {
-        let file = root().join(format!("values/doma/{c}.yaml"));
-        values_configmap(&ns.0, affix, c, &[(&format!("values_doma_{c}.yaml"), &file)]);
-    }
-    let fixture = std::fs::read_to_string(root().join("tests/fixtures/flux/msgsvc-panda.yaml")).unwrap();
-    let objects = fixture
-        .replace("${AFFIX}", affix)
-        .replace("${NAMESPACE}", &ns.0)
-        .replace("${CHARTS}", &engines.charts)
-        .replace("${CHART_VERSION}", "0.1.0");
-    assert!(!objects.contains("${"), "a placeholder is left:\n{objects}");
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), &objects).unwrap();
     let start = Instant::now();
-    kubectl(&["apply", "-f", file.path().to_str().unwrap()]);
+    apply_flux_output(&ns.0, affix, &engines.charts, &[]);
 
     let (msgsvc_ready, panda) = loop {
         let list = json(&["get", "helmreleases.helm.toolkit.fluxcd.io", "-n", &ns.0, "-o", "json"]);
@@ -800,14 +773,49 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
     let compared = assert_live_matches(&ns.0, &rendered);
     println!("Flux: {pods} pods Ready; {compared} live objects equal to panda-install --template; panda chart {chart}");
 
-    // A changed value file: the regenerated ConfigMap is picked up at once (reconcile.fluxcd.io/watch).
-    let changed = tempfile::NamedTempFile::new().unwrap();
-    let mut values: Value =
-        crate::support::yaml(&std::fs::read_to_string(root().join("values/doma/msgsvc.yaml")).unwrap());
-    values["activemq"]["resources"]["requests"]["memory"] = Value::String("640Mi".into());
-    std::fs::write(changed.path(), serde_json::to_string(&values).unwrap()).unwrap();
+    // status and diff judge the Flux-made releases by what they deploy: healthy, nothing to change
+    let status = crate::support::command(&helm, &["status", "-a", affix, "-c", "msgsvc,panda"], &ns.0, &[]);
+    assert_eq!(status.status.code(), Some(0), "status: {}", String::from_utf8_lossy(&status.stdout));
+    let diff = crate::support::command(
+        &helm,
+        &["diff", "-a", affix, "-e", "doma", "-c", "msgsvc,panda"],
+        &ns.0,
+        &[],
+    );
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "diff of Flux-made releases: {}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+    // and an install does not take them from Flux
+    let install = panda_install()
+        .args([
+            "--secrets",
+            crate::support::TEST_SECRETS,
+            "-a",
+            affix,
+            "-e",
+            "doma",
+            "-c",
+            "msgsvc,panda",
+            "-n",
+            &ns.0,
+        ])
+        .arg("--helm")
+        .arg(&helm)
+        .output()
+        .unwrap();
+    assert_eq!(install.status.code(), Some(75), "{}", String::from_utf8_lossy(&install.stderr));
+    assert!(String::from_utf8_lossy(&install.stderr).contains("managed by Flux"));
+
+    // A changed value: regenerated and applied, the values ConfigMap is picked up at once
+    // (reconcile.fluxcd.io/watch).
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("msgsvc-memory.yaml");
+    std::fs::write(&changed, "activemq:\n  resources:\n    requests:\n      memory: 640Mi\n").unwrap();
     let start = Instant::now();
-    values_configmap(&ns.0, affix, "msgsvc", &[("values_doma_msgsvc.yaml", changed.path())]);
+    apply_flux_output(&ns.0, affix, &engines.charts, &["--values", &format!("msgsvc={}", changed.display())]);
     let deployment = "deployment/fx-msgsvc-activemq";
     loop {
         let memory = kubectl(&[

@@ -409,6 +409,7 @@ mod tests {
                     vec![SetFile {
                         key: "harvester.siteFiles.sandbox.run\\.sh".into(),
                         path: "values/doma/files/harvester/sandbox/run.sh".into(),
+                        sensitive: false,
                     }]
                 } else {
                     vec![]

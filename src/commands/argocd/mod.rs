@@ -10,6 +10,7 @@ mod image_updater;
 pub(crate) mod manifest;
 mod secrets;
 
+use super::generated::{write_dir as write_generated, GeneratedFile};
 use super::inputs::Inputs;
 use super::Context;
 use crate::cli::args::ClusterArgs;
@@ -243,31 +244,19 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Writes each Application to `DIR/<name>.yaml` and removes files an earlier run generated there
-/// that this run no longer produces (a component disabled since, a renamed affix).
+/// Writes each Application to `DIR/<name>.yaml`; see [`super::generated`].
 fn write_dir(dir: &Path, apps: &[Generated]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::data(dir, format!("cannot create: {e}")))?;
-    let wanted: Vec<String> = apps.iter().map(Generated::file_name).collect();
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::data(dir, format!("cannot read: {e}")))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let generated = std::fs::read_to_string(entry.path()).is_ok_and(|t| t.starts_with(GENERATED_HEADER));
-        if name.ends_with(".yaml") && generated && !wanted.contains(&name) {
-            std::fs::remove_file(entry.path())
-                .map_err(|e| Error::data(entry.path(), format!("cannot remove: {e}")))?;
-            output::note(&format!("removed {}", entry.path().display()));
-        }
-    }
-    for app in apps {
-        let path = dir.join(app.file_name());
-        std::fs::write(&path, app.to_yaml()?)
-            .map_err(|e| Error::data(&path, format!("cannot write: {e}")))?;
-        match app.wave {
-            Some(w) => output::print(&format!("wrote {} (wave {w})\n", path.display()))?,
-            None => output::print(&format!("wrote {} (parent)\n", path.display()))?,
-        }
-    }
-    Ok(())
+    let files = apps
+        .iter()
+        .map(|app| {
+            Ok(GeneratedFile {
+                name: app.file_name(),
+                text: app.to_yaml()?,
+                what: app.wave.map_or("parent".into(), |w| format!("wave {w}")),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    write_generated(dir, &files, GENERATED_HEADER)
 }
 
 #[cfg(test)]

@@ -1,0 +1,36 @@
+//! Writing generated manifests (`argocd --out`, `flux --out`): one file per object set; files an
+//! earlier run generated there (they start with the generator's header) and this one does not
+//! are removed; nothing else in the directory is touched.
+
+use crate::error::{Error, Result};
+use crate::output;
+use std::path::Path;
+
+/// One file to write: its name in the directory, its text (starting with the header) and what the
+/// "wrote" line says about it.
+pub(crate) struct GeneratedFile {
+    pub(crate) name: String,
+    pub(crate) text: String,
+    pub(crate) what: String,
+}
+
+pub(crate) fn write_dir(dir: &Path, files: &[GeneratedFile], header: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::data(dir, format!("cannot create: {e}")))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::data(dir, format!("cannot read: {e}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::data(dir, format!("cannot read: {e}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let generated = std::fs::read_to_string(entry.path()).is_ok_and(|t| t.starts_with(header));
+        if name.ends_with(".yaml") && generated && !files.iter().any(|f| f.name == name) {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| Error::data(entry.path(), format!("cannot remove: {e}")))?;
+            output::note(&format!("removed {}", entry.path().display()));
+        }
+    }
+    for file in files {
+        let path = dir.join(&file.name);
+        std::fs::write(&path, &file.text).map_err(|e| Error::data(&path, format!("cannot write: {e}")))?;
+        output::print(&format!("wrote {} ({})\n", path.display(), file.what))?;
+    }
+    Ok(())
+}
