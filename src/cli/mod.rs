@@ -368,6 +368,12 @@ pub(crate) struct ArgocdArgs {
     #[arg(long)]
     pub(crate) no_parent: bool,
 
+    /// Leave out Argo CD Image Updater (annotations and ImageUpdater objects) even where the
+    /// experiment's `imageUpdater` asks for it: for clusters that do not run Image Updater, whose
+    /// CRD the parent Application could not apply.
+    #[arg(long)]
+    pub(crate) no_image_updater: bool,
+
     /// Personal development instance: namespace `dev-NAME`, affix `dev-NAME-` (releases and
     /// Applications `dev-NAME-<component>`, secrets release `dev-NAME-secrets`).
     #[arg(long, value_name = "NAME", conflicts_with = "namespace")]

@@ -192,15 +192,21 @@ pub fn command(helm: &Path, sub: &[&str], ns: &str, extra: &[&str]) -> std::proc
     panda_install().args(sub).args(["-n", ns, "--helm"]).arg(helm).args(extra).output().unwrap()
 }
 
+/// YAML read the way helm and the API server read it (YAML 1.1 scalars: `0440` is octal,
+/// `yes`/`no` are booleans), as the CLI's own parser does.
+fn kubernetes_yaml() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: false, legacy_octal_numbers: true }
+}
+
 /// Every YAML document of a stream (empty ones dropped), as JSON values.
 pub fn yaml_documents(text: &str) -> Vec<Value> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, kubernetes_yaml()).unwrap();
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
 
 /// One YAML document as a JSON value.
 pub fn yaml(text: &str) -> Value {
-    serde_saphyr::from_str(text).unwrap()
+    serde_saphyr::from_str_with_options(text, kubernetes_yaml()).unwrap()
 }
 
 /// Validates `doc` against one of the schemas under docs/.

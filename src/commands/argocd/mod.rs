@@ -57,12 +57,10 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
         app_namespace: args.app_namespace.clone(),
         namespace: inputs.target.namespace.clone(),
         instance: inputs.instance.affix.apply("panda-apps"),
-        image_updater: inputs
-            .selection
-            .experiment
-            .as_ref()
-            .map(|e| catalog.experiments[e].image_updater.clone())
-            .unwrap_or_default(),
+        image_updater: match (&inputs.selection.experiment, args.no_image_updater) {
+            (Some(e), false) => catalog.experiments[e].image_updater.clone(),
+            _ => Default::default(),
+        },
     };
 
     // The plan the CLI would run, without the secrets release: it stays outside Argo CD.
@@ -281,6 +279,7 @@ mod tests {
             out: None,
             apps_path: None,
             no_parent: false,
+            no_image_updater: false,
             dev: None,
         }
     }
