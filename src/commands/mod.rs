@@ -4,9 +4,11 @@
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
+pub(crate) mod import;
 mod inputs;
 pub(crate) mod install;
 mod instance;
+pub(crate) mod migrate_data;
 pub(crate) mod package;
 pub(crate) mod recover;
 pub(crate) mod secrets;
@@ -55,6 +57,8 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Secrets(SecretsCommand::Deploy(args))) => secrets::deploy::run(&args, ctx).await,
         Some(Command::Argocd(args)) => argocd::run(&args, ctx),
         Some(Command::Package(args)) => package::run(&args, ctx).await,
+        Some(Command::Import(args)) => import::run(&args, ctx),
+        Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
     }
