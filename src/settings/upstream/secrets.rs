@@ -475,6 +475,14 @@ fn ui(m: &mut Mapper) {
                 Value::Bool(false),
                 "every UI credential is still FIXME: the UI was never configured, so its Secrets are not created (enable it when you deploy the ui component)",
             );
+            // its placeholders stay out, so that nothing is left to fill for an instance without the UI
+            for key in leaf_paths(get(m.up, "ui").unwrap_or(&Value::Null)) {
+                if key != "enabled" {
+                    m.value(&format!("ui.{key}"));
+                    m.notes.not_mapped(&format!("ui.{key}"), "the UI was never configured (every credential FIXME): left at our chart's empty default");
+                }
+            }
+            return;
         } else {
             m.rename("ui.enabled", "ui.enabled", Bool);
         }

@@ -1,0 +1,182 @@
+//! Adoption in the install path: before anything changes, what the plan would collide with or
+//! run beside (read here, decided by `plan::adopt`); with `--adopt`, the takeover, tier by tier:
+//! keep annotations and stale Argo CD tracking removed first, then per tier the old pods that
+//! must stop first, the tier's helm upgrades (`--take-ownership` where needed), and once the tier
+//! is Ready the old workloads it replaces scaled to zero.
+
+use super::executor::{self, Options};
+use super::report::{Report, ReleaseReport, Status};
+use crate::error::{Error, Result};
+use crate::helm::Helm;
+use crate::kube::records::Releases;
+use crate::kube::Cluster;
+use crate::output;
+use crate::plan::adopt::{self, Adoption, Foreign, Rendered, Seen, Stop, KEEP, TRACKING};
+use crate::plan::{Action, Plan, Tier};
+use crate::settings::yaml;
+use futures::future::try_join_all;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Reads what the namespace holds against the plan and decides. A namespace with nothing but
+/// panda-install's objects and releases costs a few list calls and no rendering.
+pub(crate) async fn inspect(plan: &Plan, helm: &Helm, cluster: &Cluster, releases: &Releases) -> Result<Adoption> {
+    let mut seen = Seen {
+        namespace: cluster.namespace.clone(),
+        take_ownership_supported: plan.helm.takes_ownership(),
+        ..Seen::default()
+    };
+    for step in plan.steps() {
+        if let Some(record) = releases.get(&step.release.name).filter(|r| !r.made_by_panda_install()) {
+            let objects = yaml::parse_stream(&record.manifest, &format!("the deployed manifest of {}", record.name))?;
+            let chart = format!("{}-{}", record.chart_name, record.chart_version);
+            seen.foreign.insert(record.name.clone(), Foreign { chart, objects });
+        }
+    }
+    if seen.foreign.is_empty() && !cluster.holds_foreign_objects().await? {
+        return Ok(Adoption::default());
+    }
+    let gate = Arc::new(Semaphore::new(4));
+    let steps: Vec<_> = plan.tiers.iter().flat_map(|t| t.steps.iter().map(move |s| (t.number, s))).collect();
+    let rendered = try_join_all(steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(|(tier, step)| {
+        let gate = gate.clone();
+        async move {
+            let record = releases.get(&step.release.name).filter(|r| r.made_by_panda_install());
+            // a release panda-install deployed owns its objects: its deployed manifest will do
+            let (manifest, fresh) = match record {
+                Some(r) => (r.manifest.clone(), false),
+                None => {
+                    let _permit = gate.acquire().await.expect("the semaphore is never closed");
+                    (helm.render(step, &plan.target, plan.helm).await?, true)
+                }
+            };
+            let objects = yaml::parse_stream(&manifest, &format!("the manifests of {}", step.release.name))?
+                .into_iter()
+                .filter(|o| o.get("kind").is_some())
+                .collect::<Vec<Value>>();
+            let rendered = Rendered {
+                release: step.release.name.clone(),
+                component: step.release.component.map(|c| c.name().to_string()),
+                tier,
+                objects,
+            };
+            Ok::<_, Error>((rendered, fresh))
+        }
+    }))
+    .await?;
+    for (r, fresh) in &rendered {
+        if !fresh {
+            continue;
+        }
+        for obj in &r.objects {
+            let found = cluster.same_named(obj).await?;
+            if !found.is_empty() {
+                seen.live.insert(crate::kube::drift::object_id(obj), found);
+            }
+        }
+    }
+    seen.rendered = rendered.into_iter().map(|(r, _)| r).collect();
+    seen.workloads = cluster.workloads().await?;
+    let claims: BTreeSet<String> = seen
+        .rendered
+        .iter()
+        .flat_map(|r| r.objects.iter())
+        .flat_map(|o| o["spec"]["template"]["spec"]["volumes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str().map(String::from))
+        .collect();
+    (seen.claims, seen.claim_volumes) = cluster.claim_phases(&claims).await?;
+    seen.argo_apps = cluster.argo_applications().await?;
+    Ok(adopt::decide(&seen))
+}
+
+/// Runs the plan with the takeover woven in; the report covers every release as usual.
+pub(crate) async fn execute(plan: &Plan, adoption: &Adoption, helm: &Helm, cluster: &Cluster, opts: &Options<'_>) -> Result<Report> {
+    let start = Instant::now();
+    let timeout = plan
+        .steps()
+        .find_map(|s| match &s.action {
+            Action::Upgrade(u) => Some(u.wait.duration()),
+            _ => None,
+        })
+        .unwrap_or(Duration::from_secs(600));
+    for obj in &adoption.keep {
+        cluster.annotate(obj, KEEP.0, Some(KEEP.1)).await?;
+        output::note(&format!("adopt: {} marked {}: {}", obj.id(), KEEP.0, KEEP.1));
+    }
+    for obj in &adoption.untrack {
+        if !recreated(adoption, obj) {
+            cluster.annotate(obj, TRACKING, None).await?;
+            output::note(&format!("adopt: {}: stale Argo CD tracking annotation removed", obj.id()));
+        }
+    }
+    let mut report = Report::default();
+    let mut stop = false;
+    for tier in &plan.tiers {
+        if stop || opts.interrupt.raised() {
+            report.releases.extend(tier.steps.iter().map(|s| ReleaseReport {
+                release: s.release.name.clone(),
+                tier: tier.number,
+                status: Status::NotAttempted,
+                started: Duration::ZERO,
+                elapsed: Duration::ZERO,
+            }));
+            continue;
+        }
+        for step in &tier.steps {
+            for s in adoption.before.get(&step.release.name).into_iter().flatten() {
+                apply(cluster, s, timeout).await?;
+            }
+        }
+        let mut one = Tier { number: tier.number, steps: tier.steps.clone() };
+        for step in &mut one.steps {
+            if let Action::Upgrade(u) = &mut step.action {
+                u.take_ownership = adoption.take_ownership.contains(&step.release.name);
+            }
+        }
+        let sub = Plan { tiers: vec![one], prepare: Vec::new(), ..plan.clone() };
+        let offset = start.elapsed();
+        let ran = executor::execute(&sub, helm, opts).await?;
+        stop = !ran.failed().is_empty() || ran.interrupted || ran.lock_lost;
+        report.interrupted |= ran.interrupted;
+        report.lock_lost |= ran.lock_lost;
+        report.releases.extend(ran.releases.into_iter().map(|mut r| {
+            r.started += offset;
+            r
+        }));
+        if !stop {
+            for s in adoption.after.get(&tier.number).into_iter().flatten() {
+                apply(cluster, s, timeout).await?;
+            }
+        }
+    }
+    report.wall = start.elapsed();
+    output::note(&format!("adopt: takeover done in {:.1}s", report.wall.as_secs_f64()));
+    Ok(report)
+}
+
+fn recreated(adoption: &Adoption, obj: &adopt::ObjectRef) -> bool {
+    adoption.before.values().flatten().any(|s| matches!(s, Stop::Orphan { object } if object == obj))
+}
+
+async fn apply(cluster: &Cluster, stop: &Stop, timeout: Duration) -> Result<()> {
+    let began = Instant::now();
+    let what = match stop {
+        Stop::Orphan { object } => {
+            cluster.orphan_delete(object, timeout).await?;
+            format!("{} deleted without its pods (propagationPolicy=Orphan)", object.id())
+        }
+        Stop::Leftovers { what, selector } => {
+            cluster.stop_leftovers(selector, what, timeout).await?;
+            format!("the pods {what} left are stopped")
+        }
+        Stop::ScaleDown { object, selector } => {
+            cluster.scale_down(object, selector, timeout).await?;
+            format!("{} scaled to 0 (kept for a rollback)", object.id())
+        }
+    };
+    output::note(&format!("adopt: {what} ({:.1}s)", began.elapsed().as_secs_f64()));
+    Ok(())
+}
