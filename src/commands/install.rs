@@ -76,7 +76,14 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
             if !failed.is_empty() {
                 output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
             }
-            return finish("install", &p, &helm, &report, d.output.output, "later tiers and their takeover steps were not attempted");
+            return finish(
+                "install",
+                &p,
+                &helm,
+                &report,
+                d.output.output,
+                "later tiers and their takeover steps were not attempted",
+            );
         }
         let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
             BTreeMap::new()

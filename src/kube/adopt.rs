@@ -29,7 +29,11 @@ const INVENTORY: [(&str, &str, &str); 6] = [
 
 impl Cluster {
     /// The API of a kind, or `None` when the API server does not serve it (nothing of it exists).
-    async fn resource(&self, api_version: &str, kind: &str) -> Result<Option<(Api<DynamicObject>, ApiResource)>> {
+    async fn resource(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<(Api<DynamicObject>, ApiResource)>> {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
         match kube::discovery::pinned_kind(&self.client, &gvk).await {
@@ -57,7 +61,8 @@ impl Cluster {
     /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`).
     pub(crate) async fn holds_foreign_objects(&self) -> Result<bool> {
         for (group, version, kind) in INVENTORY {
-            let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+            let api_version =
+                if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
             let Some((api, _)) = self.resource(&api_version, kind).await? else { continue };
             let list = api
                 .list_metadata(&ListParams::default().labels("app.kubernetes.io/part-of!=panda"))
@@ -66,7 +71,8 @@ impl Cluster {
             let foreign = list.items.iter().any(|o| {
                 let name = o.metadata.name.as_deref().unwrap_or_default();
                 // what Kubernetes itself puts into every namespace
-                !(kind == "ConfigMap" && name == "kube-root-ca.crt" || kind == "ServiceAccount" && name == "default")
+                !(kind == "ConfigMap" && name == "kube-root-ca.crt"
+                    || kind == "ServiceAccount" && name == "default")
             });
             if foreign {
                 return Ok(true);
@@ -114,22 +120,26 @@ impl Cluster {
         Ok(out)
     }
 
-    /// The phase of each named claim (`None`: it does not exist) and the volume of each bound one.
-    pub(crate) async fn claim_phases(
+    /// Each named claim as it is (`None`: it does not exist).
+    pub(crate) async fn claims_named(
         &self,
         names: &BTreeSet<String>,
-    ) -> Result<(BTreeMap<String, Option<String>>, BTreeMap<String, String>)> {
+    ) -> Result<BTreeMap<String, Option<Value>>> {
         let api: Api<PersistentVolumeClaim> = self.api();
-        let (mut phases, mut volumes) = (BTreeMap::new(), BTreeMap::new());
+        let mut out = BTreeMap::new();
         for name in names {
             let found = api.get_opt(name).await.map_err(|e| failed(&format!("read claim {name}"), e))?;
-            let phase = found.as_ref().map(|c| c.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default());
-            if let Some(volume) = found.and_then(|c| c.spec).and_then(|s| s.volume_name) {
-                volumes.insert(name.clone(), volume);
-            }
-            phases.insert(name.clone(), phase);
+            let value = found
+                .map(|c| {
+                    let mut v = serde_json::to_value(c).map_err(|e| Error::Internal(e.into()))?;
+                    v["kind"] = json!("PersistentVolumeClaim");
+                    v["apiVersion"] = json!("v1");
+                    Ok::<_, Error>(v)
+                })
+                .transpose()?;
+            out.insert(name.clone(), value);
         }
-        Ok((phases, volumes))
+        Ok(out)
     }
 
     /// The names of Argo CD's Applications (also as `<namespace>_<name>`, the tracking form of
@@ -155,10 +165,9 @@ impl Cluster {
     }
 
     async fn object_api(&self, obj: &ObjectRef) -> Result<Api<DynamicObject>> {
-        self.resource(&obj.api_version, &obj.kind)
-            .await?
-            .map(|(api, _)| api)
-            .ok_or_else(|| Error::ReleaseFailed(format!("the API server does not serve {} {}", obj.api_version, obj.kind)))
+        self.resource(&obj.api_version, &obj.kind).await?.map(|(api, _)| api).ok_or_else(|| {
+            Error::ReleaseFailed(format!("the API server does not serve {} {}", obj.api_version, obj.kind))
+        })
     }
 
     /// Sets (or, with `None`, removes) one annotation of an object.
@@ -174,7 +183,8 @@ impl Cluster {
     /// Deletes a controller without its dependents and waits until it is gone.
     pub(crate) async fn orphan_delete(&self, obj: &ObjectRef, timeout: Duration) -> Result<()> {
         let api = self.object_api(obj).await?;
-        let params = DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..DeleteParams::default() };
+        let params =
+            DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..DeleteParams::default() };
         match api.delete(&obj.name, &params).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
@@ -187,14 +197,23 @@ impl Cluster {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(Error::ReleaseFailed(format!("{} is still there {} s after its deletion", obj.id(), timeout.as_secs())));
+                return Err(Error::ReleaseFailed(format!(
+                    "{} is still there {} s after its deletion",
+                    obj.id(),
+                    timeout.as_secs()
+                )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
     /// Scales a workload to zero and waits until its pods are gone; the object stays.
-    pub(crate) async fn scale_down(&self, obj: &ObjectRef, selector: &BTreeMap<String, String>, timeout: Duration) -> Result<()> {
+    pub(crate) async fn scale_down(
+        &self,
+        obj: &ObjectRef,
+        selector: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<()> {
         let api = self.object_api(obj).await?;
         let patch = json!({"spec": {"replicas": 0}});
         api.patch(&obj.name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -205,25 +224,43 @@ impl Cluster {
 
     /// Deletes the ReplicaSets and pods an orphaned controller left (matching its selector and
     /// not panda-install's) and waits until the pods are gone.
-    pub(crate) async fn stop_leftovers(&self, selector: &BTreeMap<String, String>, what: &str, timeout: Duration) -> Result<()> {
+    pub(crate) async fn stop_leftovers(
+        &self,
+        selector: &BTreeMap<String, String>,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<()> {
         let params = ListParams::default().labels(&foreign_selector(selector));
-        let background = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+        let background = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..DeleteParams::default()
+        };
         if let Some((api, _)) = self.resource("apps/v1", "ReplicaSet").await? {
             api.delete_collection(&background, &params)
                 .await
                 .map_err(|e| failed(&format!("delete the ReplicaSets {what} left"), e))?;
         }
         let pods: Api<Pod> = self.api();
-        pods.delete_collection(&background, &params).await.map_err(|e| failed(&format!("delete the pods {what} left"), e))?;
+        pods.delete_collection(&background, &params)
+            .await
+            .map_err(|e| failed(&format!("delete the pods {what} left"), e))?;
         self.wait_pods_gone(selector, what, timeout).await
     }
 
-    async fn wait_pods_gone(&self, selector: &BTreeMap<String, String>, what: &str, timeout: Duration) -> Result<()> {
+    async fn wait_pods_gone(
+        &self,
+        selector: &BTreeMap<String, String>,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<()> {
         let pods: Api<Pod> = self.api();
         let params = ListParams::default().labels(&foreign_selector(selector));
         let deadline = Instant::now() + timeout;
         loop {
-            let left = pods.list_metadata(&params).await.map_err(|e| failed(&format!("list the pods of {what}"), e))?;
+            let left = pods
+                .list_metadata(&params)
+                .await
+                .map_err(|e| failed(&format!("list the pods of {what}"), e))?;
             if left.items.is_empty() {
                 return Ok(());
             }
@@ -254,6 +291,9 @@ mod tests {
     #[test]
     fn old_pod_selectors_exclude_ours() {
         let sel = BTreeMap::from([("app.kubernetes.io/name".to_string(), "harvester".to_string())]);
-        assert_eq!(foreign_selector(&sel), "app.kubernetes.io/name=harvester,app.kubernetes.io/part-of!=panda");
+        assert_eq!(
+            foreign_selector(&sel),
+            "app.kubernetes.io/name=harvester,app.kubernetes.io/part-of!=panda"
+        );
     }
 }

@@ -53,10 +53,8 @@ pub(crate) struct Seen {
     pub(crate) foreign: BTreeMap<String, Foreign>,
     /// Every Deployment and StatefulSet of the namespace.
     pub(crate) workloads: Vec<Value>,
-    /// Claims the rendered objects mount by name, with their phase (`None`: missing).
-    pub(crate) claims: BTreeMap<String, Option<String>>,
-    /// The claims themselves (for the keep annotation and their volumes).
-    pub(crate) claim_volumes: BTreeMap<String, String>,
+    /// Claims the rendered objects mount by name, as they are (`None`: missing).
+    pub(crate) claims: BTreeMap<String, Option<Value>>,
     /// Argo CD Applications that exist (`None`: Argo CD's API is not served here).
     pub(crate) argo_apps: Option<BTreeSet<String>>,
     /// helm can `--take-ownership` (helm 4, helm 3.17+).
@@ -209,10 +207,14 @@ fn owner(obj: &Value, planned: &str, seen: &Seen) -> Owner {
 fn describe(owner: &Owner) -> String {
     match owner {
         Owner::Planned => "this run's own release".into(),
-        Owner::Foreign(r, chart) => format!("helm release {r} (chart {chart}, not panda-install's: upgraded in place with ours)"),
+        Owner::Foreign(r, chart) => {
+            format!("helm release {r} (chart {chart}, not panda-install's: upgraded in place with ours)")
+        }
         Owner::Release(r) => format!("another helm release, {r}"),
         Owner::Argo { app, exists: true } => format!("Argo CD Application {app} (still exists)"),
-        Owner::Argo { app, exists: false } => format!("Argo CD Application {app} (gone; its tracking annotation is left)"),
+        Owner::Argo { app, exists: false } => {
+            format!("Argo CD Application {app} (gone; its tracking annotation is left)")
+        }
         Owner::Nobody => "nobody (no helm or Argo CD metadata)".into(),
     }
 }
@@ -312,15 +314,29 @@ fn component_of(role: &str, instance: &str) -> Option<&'static str> {
     })
 }
 
+fn mounter(release: &str) -> String {
+    if release.starts_with('(') {
+        "a release of this run".into()
+    } else {
+        format!("release {release}")
+    }
+}
+
 fn replicas(obj: &Value) -> i64 {
     obj["spec"]["replicas"].as_i64().unwrap_or(1).max(obj["status"]["replicas"].as_i64().unwrap_or(0))
 }
 
 pub(crate) fn decide(seen: &Seen) -> Adoption {
     let mut a = Adoption::default();
-    let rendered_names: BTreeSet<String> =
-        seen.rendered.iter().flat_map(|r| r.objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string())).collect();
-    let rendered_ids: BTreeSet<String> = seen.rendered.iter().flat_map(|r| r.objects.iter().map(id)).collect();
+    let rendered_names: BTreeSet<String> = seen
+        .rendered
+        .iter()
+        .flat_map(|r| {
+            r.objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    let rendered_ids: BTreeSet<String> =
+        seen.rendered.iter().flat_map(|r| r.objects.iter().map(id)).collect();
 
     for (release, foreign) in &seen.foreign {
         a.findings.push(Finding {
@@ -332,12 +348,15 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
         });
         for obj in &foreign.objects {
             let kind = obj["kind"].as_str().unwrap_or_default();
-            if matches!(kind, "PersistentVolumeClaim" | "PersistentVolume") && !rendered_ids.contains(&id(obj)) {
+            if matches!(kind, "PersistentVolumeClaim" | "PersistentVolume")
+                && !rendered_ids.contains(&id(obj))
+            {
                 a.keep.insert(ObjectRef::of(obj));
                 a.findings.push(Finding {
                     object: id(obj),
                     owner: format!("helm release {release}"),
-                    happens: "marked helm.sh/resource-policy: keep, so the upgrade leaves it and its data".into(),
+                    happens: "marked helm.sh/resource-policy: keep, so the upgrade leaves it and its data"
+                        .into(),
                 });
             }
         }
@@ -353,7 +372,11 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
                     continue;
                 }
                 let live_ref = ObjectRef::of(live);
-                let object = if live_ref.id() == key { key.clone() } else { format!("{} (planned: {key})", live_ref.id()) };
+                let object = if live_ref.id() == key {
+                    key.clone()
+                } else {
+                    format!("{} (planned: {key})", live_ref.id())
+                };
                 if let Owner::Argo { app, exists: true } = &who {
                     a.refusals.push(argo_refusal(&object, app));
                 }
@@ -380,15 +403,22 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
                     Some(why) => {
                         let sel = selector(live);
                         let same_pods = live["kind"] == "StatefulSet" && obj["kind"] == "StatefulSet";
-                        let shared: Vec<String> = mounted_claims(live).intersection(&ours_claims).cloned().collect();
-                        a.before.entry(r.release.clone()).or_default().push(Stop::Orphan { object: live_ref.clone() });
+                        let shared: Vec<String> =
+                            mounted_claims(live).intersection(&ours_claims).cloned().collect();
+                        a.before
+                            .entry(r.release.clone())
+                            .or_default()
+                            .push(Stop::Orphan { object: live_ref.clone() });
                         let leftovers = Stop::Leftovers { what: live_ref.id(), selector: sel };
                         let when = if same_pods {
                             a.before.entry(r.release.clone()).or_default().push(leftovers);
                             "its pods stop before the new ones start (the same pod names)".to_string()
                         } else if !shared.is_empty() {
                             a.before.entry(r.release.clone()).or_default().push(leftovers);
-                            format!("its pods stop before the new ones start (both mount {})", shared.join(", "))
+                            format!(
+                                "its pods stop before the new ones start (both mount {})",
+                                shared.join(", ")
+                            )
                         } else {
                             a.after.entry(r.tier).or_default().push(leftovers);
                             format!("its pods run until tier {} is Ready, then stop", r.tier)
@@ -399,22 +429,37 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
                 a.findings.push(Finding { object, owner: describe(&who), happens });
             }
         }
-        for claim in ours_claims.iter().filter(|c| !r.objects.iter().any(|o| o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == **c)) {
+        for claim in ours_claims.iter().filter(|c| {
+            !r.objects.iter().any(|o| o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == **c)
+        }) {
             match seen.claims.get(claim) {
-                Some(Some(phase)) if phase == "Bound" => {
+                Some(Some(live)) if live["status"]["phase"] == "Bound" => {
                     a.keep.insert(ObjectRef::claim(claim));
-                    if let Some(volume) = seen.claim_volumes.get(claim) {
+                    if let Some(volume) = live["spec"]["volumeName"].as_str() {
                         a.keep.insert(ObjectRef::volume(volume));
                     }
+                    match owner(live, &r.release, seen) {
+                        Owner::Argo { app, exists: true } => a.refusals.push(format!(
+                            "{} (mounted by {} through existingClaim)",
+                            argo_refusal(&format!("PersistentVolumeClaim/{claim}"), &app),
+                            r.release
+                        )),
+                        Owner::Argo { exists: false, .. } => {
+                            a.untrack.insert(ObjectRef::claim(claim));
+                        }
+                        _ => {}
+                    }
                 }
-                Some(Some(phase)) => a.refusals.push(format!(
-                    "PersistentVolumeClaim/{claim}: release {} mounts it (existingClaim) but it is {phase}, not Bound",
-                    r.release
+                Some(Some(live)) => a.refusals.push(format!(
+                    "PersistentVolumeClaim/{claim}: {} mounts it (existingClaim) but it is {}, not Bound",
+                    mounter(&r.release),
+                    live["status"]["phase"].as_str().unwrap_or("without a phase")
                 )),
                 _ => a.refusals.push(format!(
-                    "PersistentVolumeClaim/{claim}: release {} mounts it (existingClaim) but it does not exist in namespace {}: \
+                    "PersistentVolumeClaim/{claim}: {} mounts it (existingClaim) but it does not exist in namespace {}: \
                      fix existingClaim in the values, or create the claim",
-                    r.release, seen.namespace
+                    mounter(&r.release),
+                    seen.namespace
                 )),
             }
         }
@@ -429,7 +474,11 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
             continue;
         }
         let l = labels(w);
-        let in_foreign = seen.foreign.iter().find(|(_, f)| f.objects.iter().any(|o| id(o) == id(w))).map(|(r, _)| r.clone());
+        let in_foreign = seen
+            .foreign
+            .iter()
+            .find(|(_, f)| f.objects.iter().any(|o| id(o) == id(w)))
+            .map(|(r, _)| r.clone());
         let role = l.get("app.kubernetes.io/name").cloned().unwrap_or_default();
         let instance = l.get("app.kubernetes.io/instance").cloned().unwrap_or_default();
         let Some(component) = component_of(&role, &instance) else {
@@ -482,7 +531,8 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
         });
     }
     if !a.take_ownership.is_empty() && !seen.take_ownership_supported {
-        a.refusals.push("taking objects over needs helm's --take-ownership: use helm 4 (or helm 3.17+)".into());
+        a.refusals
+            .push("taking objects over needs helm's --take-ownership: use helm 4 (or helm 3.17+)".into());
     }
     a.refusals.sort();
     a.refusals.dedup();
@@ -495,7 +545,8 @@ mod tests {
     use serde_json::json;
 
     fn sts(name: &str, sel: Value, claims: &[&str], extra: Value) -> Value {
-        let volumes: Vec<Value> = claims.iter().map(|c| json!({"name": c, "persistentVolumeClaim": {"claimName": c}})).collect();
+        let volumes: Vec<Value> =
+            claims.iter().map(|c| json!({"name": c, "persistentVolumeClaim": {"claimName": c}})).collect();
         let mut o = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
             "spec": {"replicas": 1, "serviceName": name, "selector": {"matchLabels": sel}, "template": {"spec": {"volumes": volumes}}}});
         merge(&mut o, &extra);
@@ -548,11 +599,18 @@ mod tests {
             ]),
             foreign: BTreeMap::from([(
                 "test-harvester".into(),
-                Foreign { chart: "harvester-0.1.0".into(), objects: vec![old_db, old_harvester.clone(), pvc] },
+                Foreign {
+                    chart: "harvester-0.1.0".into(),
+                    objects: vec![old_db, old_harvester.clone(), pvc],
+                },
             )]),
             workloads: vec![old_harvester],
-            claims: BTreeMap::from([("test-harvester-wdirs".into(), Some("Bound".into()))]),
-            claim_volumes: BTreeMap::from([("test-harvester-wdirs".into(), "pv-1".into())]),
+            claims: BTreeMap::from([(
+                "test-harvester-wdirs".into(),
+                Some(json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "test-harvester-wdirs",
+                    "annotations": {TRACKING: "panda-harvester:/PersistentVolumeClaim:ns/test-harvester-wdirs"}},
+                    "spec": {"volumeName": "pv-1"}, "status": {"phase": "Bound"}})),
+            )]),
             argo_apps: Some(BTreeSet::new()),
             take_ownership_supported: true,
         }
@@ -564,18 +622,41 @@ mod tests {
         assert!(a.refusals.is_empty(), "{:?}", a.refusals);
         let before = &a.before["test-harvester"];
         assert!(before.contains(&Stop::Orphan {
-            object: ObjectRef { api_version: "apps/v1".into(), kind: "StatefulSet".into(), name: "test-harvester-mariadb".into() }
+            object: ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "StatefulSet".into(),
+                name: "test-harvester-mariadb".into()
+            }
         }));
-        assert!(matches!(before.last(), Some(Stop::ScaleDown { object, .. }) if object.name == "test-harvester"), "{before:?}");
+        assert!(
+            matches!(before.last(), Some(Stop::ScaleDown { object, .. }) if object.name == "test-harvester"),
+            "{before:?}"
+        );
         assert!(a.take_ownership.contains("test-harvester"), "the Argo-tracked Service is taken over");
         assert!(a.untrack.iter().any(|o| o.id() == "Service/test-harvester-harvester"));
+        assert!(
+            a.untrack.iter().any(|o| o.id() == "PersistentVolumeClaim/test-harvester-wdirs"),
+            "a reused claim loses stale tracking"
+        );
         let kept: Vec<String> = a.keep.iter().map(ObjectRef::id).collect();
-        for k in ["PersistentVolumeClaim/test-harvester-mariadb", "PersistentVolumeClaim/test-harvester-wdirs", "PersistentVolume/pv-1", "StatefulSet/test-harvester"] {
+        for k in [
+            "PersistentVolumeClaim/test-harvester-mariadb",
+            "PersistentVolumeClaim/test-harvester-wdirs",
+            "PersistentVolume/pv-1",
+            "StatefulSet/test-harvester",
+        ] {
             assert!(kept.contains(&k.to_string()), "{k} not kept: {kept:?}");
         }
         let report = a.report(false);
-        assert!(report.contains("StatefulSet/test-harvester-mariadb") && report.contains("its selector differs"), "{report}");
-        assert!(report.contains("StatefulSet/test-harvester:") && report.contains("both mount test-harvester-wdirs"), "{report}");
+        assert!(
+            report.contains("StatefulSet/test-harvester-mariadb") && report.contains("its selector differs"),
+            "{report}"
+        );
+        assert!(
+            report.contains("StatefulSet/test-harvester:")
+                && report.contains("both mount test-harvester-wdirs"),
+            "{report}"
+        );
         assert!(report.contains("run the same command with --adopt"), "{report}");
     }
 
@@ -589,6 +670,9 @@ mod tests {
         let all = a.refusals.join("\n");
         assert!(all.contains("Argo CD Application panda-harvester still manages it"), "{all}");
         assert!(all.contains("test-harvester-wdirs") && all.contains("does not exist"), "{all}");
+        s.claims.insert("test-harvester-wdirs".into(), seen().claims["test-harvester-wdirs"].clone());
+        let tracked = decide(&s).refusals.join("\n");
+        assert!(tracked.contains("PersistentVolumeClaim/test-harvester-wdirs: Argo CD Application panda-harvester still manages it"), "{tracked}");
         assert!(all.contains("--take-ownership"), "{all}");
     }
 

@@ -5,7 +5,7 @@
 //! is Ready the old workloads it replaces scaled to zero.
 
 use super::executor::{self, Options};
-use super::report::{Report, ReleaseReport, Status};
+use super::report::{ReleaseReport, Report, Status};
 use crate::error::{Error, Result};
 use crate::helm::Helm;
 use crate::kube::records::Releases;
@@ -23,7 +23,12 @@ use tokio::sync::Semaphore;
 
 /// Reads what the namespace holds against the plan and decides. A namespace with nothing but
 /// panda-install's objects and releases costs a few list calls and no rendering.
-pub(crate) async fn inspect(plan: &Plan, helm: &Helm, cluster: &Cluster, releases: &Releases) -> Result<Adoption> {
+pub(crate) async fn inspect(
+    plan: &Plan,
+    helm: &Helm,
+    cluster: &Cluster,
+    releases: &Releases,
+) -> Result<Adoption> {
     let mut seen = Seen {
         namespace: cluster.namespace.clone(),
         take_ownership_supported: plan.helm.takes_ownership(),
@@ -31,41 +36,60 @@ pub(crate) async fn inspect(plan: &Plan, helm: &Helm, cluster: &Cluster, release
     };
     for step in plan.steps() {
         if let Some(record) = releases.get(&step.release.name).filter(|r| !r.made_by_panda_install()) {
-            let objects = yaml::parse_stream(&record.manifest, &format!("the deployed manifest of {}", record.name))?;
+            let objects =
+                yaml::parse_stream(&record.manifest, &format!("the deployed manifest of {}", record.name))?;
             let chart = format!("{}-{}", record.chart_name, record.chart_version);
             seen.foreign.insert(record.name.clone(), Foreign { chart, objects });
         }
     }
     if seen.foreign.is_empty() && !cluster.holds_foreign_objects().await? {
-        return Ok(Adoption::default());
+        // nothing to take over; only check that the claims the values reuse are there
+        let named = claims_in_values(plan)?;
+        if named.is_empty() {
+            return Ok(Adoption::default());
+        }
+        seen.claims = cluster.claims_named(&named).await?;
+        seen.rendered = vec![Rendered {
+            release: "(values)".into(),
+            component: None,
+            tier: 0,
+            objects: vec![claim_user(&named)],
+        }];
+        let mut decided = adopt::decide(&seen);
+        decided.keep.clear();
+        decided.untrack.clear();
+        return Ok(decided);
     }
     let gate = Arc::new(Semaphore::new(4));
     let steps: Vec<_> = plan.tiers.iter().flat_map(|t| t.steps.iter().map(move |s| (t.number, s))).collect();
-    let rendered = try_join_all(steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(|(tier, step)| {
-        let gate = gate.clone();
-        async move {
-            let record = releases.get(&step.release.name).filter(|r| r.made_by_panda_install());
-            // a release panda-install deployed owns its objects: its deployed manifest will do
-            let (manifest, fresh) = match record {
-                Some(r) => (r.manifest.clone(), false),
-                None => {
-                    let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                    (helm.render(step, &plan.target, plan.helm).await?, true)
-                }
-            };
-            let objects = yaml::parse_stream(&manifest, &format!("the manifests of {}", step.release.name))?
-                .into_iter()
-                .filter(|o| o.get("kind").is_some())
-                .collect::<Vec<Value>>();
-            let rendered = Rendered {
-                release: step.release.name.clone(),
-                component: step.release.component.map(|c| c.name().to_string()),
-                tier,
-                objects,
-            };
-            Ok::<_, Error>((rendered, fresh))
-        }
-    }))
+    let rendered = try_join_all(
+        steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(|(tier, step)| {
+            let gate = gate.clone();
+            async move {
+                let record = releases.get(&step.release.name).filter(|r| r.made_by_panda_install());
+                // a release panda-install deployed owns its objects: its deployed manifest will do
+                let (manifest, fresh) = match record {
+                    Some(r) => (r.manifest.clone(), false),
+                    None => {
+                        let _permit = gate.acquire().await.expect("the semaphore is never closed");
+                        (helm.render(step, &plan.target, plan.helm).await?, true)
+                    }
+                };
+                let objects =
+                    yaml::parse_stream(&manifest, &format!("the manifests of {}", step.release.name))?
+                        .into_iter()
+                        .filter(|o| o.get("kind").is_some())
+                        .collect::<Vec<Value>>();
+                let rendered = Rendered {
+                    release: step.release.name.clone(),
+                    component: step.release.component.map(|c| c.name().to_string()),
+                    tier,
+                    objects,
+                };
+                Ok::<_, Error>((rendered, fresh))
+            }
+        }),
+    )
     .await?;
     for (r, fresh) in &rendered {
         if !fresh {
@@ -87,13 +111,19 @@ pub(crate) async fn inspect(plan: &Plan, helm: &Helm, cluster: &Cluster, release
         .flat_map(|o| o["spec"]["template"]["spec"]["volumes"].as_array().cloned().unwrap_or_default())
         .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str().map(String::from))
         .collect();
-    (seen.claims, seen.claim_volumes) = cluster.claim_phases(&claims).await?;
+    seen.claims = cluster.claims_named(&claims).await?;
     seen.argo_apps = cluster.argo_applications().await?;
     Ok(adopt::decide(&seen))
 }
 
 /// Runs the plan with the takeover woven in; the report covers every release as usual.
-pub(crate) async fn execute(plan: &Plan, adoption: &Adoption, helm: &Helm, cluster: &Cluster, opts: &Options<'_>) -> Result<Report> {
+pub(crate) async fn execute(
+    plan: &Plan,
+    adoption: &Adoption,
+    helm: &Helm,
+    cluster: &Cluster,
+    opts: &Options<'_>,
+) -> Result<Report> {
     let start = Instant::now();
     let timeout = plan
         .steps()
@@ -133,7 +163,9 @@ pub(crate) async fn execute(plan: &Plan, adoption: &Adoption, helm: &Helm, clust
         let mut one = Tier { number: tier.number, steps: tier.steps.clone() };
         for step in &mut one.steps {
             if let Action::Upgrade(u) = &mut step.action {
+                // helm 4 applies server-side: taken-over fields belong to kubectl or Argo CD's manager
                 u.take_ownership = adoption.take_ownership.contains(&step.release.name);
+                u.force_conflicts = u.take_ownership;
             }
         }
         let sub = Plan { tiers: vec![one], prepare: Vec::new(), ..plan.clone() };
@@ -155,6 +187,43 @@ pub(crate) async fn execute(plan: &Plan, adoption: &Adoption, helm: &Helm, clust
     report.wall = start.elapsed();
     output::note(&format!("adopt: takeover done in {:.1}s", report.wall.as_secs_f64()));
     Ok(report)
+}
+
+/// The claims the plan's values files name with `type: existingClaim`.
+fn claims_in_values(plan: &Plan) -> Result<BTreeSet<String>> {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(map) => {
+                if map.get("type").and_then(Value::as_str) == Some("existingClaim") {
+                    if let Some(name) =
+                        map.get("existingClaim").and_then(Value::as_str).filter(|n| !n.is_empty())
+                    {
+                        out.insert(name.to_string());
+                    }
+                }
+                map.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for step in plan.steps().filter(|s| s.release.component.is_some()) {
+        for file in &step.release.values {
+            walk(&yaml::load_mapping(&file.path)?, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// A stand-in workload mounting the named claims, so the claim checks of `decide` apply.
+fn claim_user(claims: &BTreeSet<String>) -> Value {
+    let volumes: Vec<Value> = claims
+        .iter()
+        .map(|c| serde_json::json!({"name": c, "persistentVolumeClaim": {"claimName": c}}))
+        .collect();
+    serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "(values)"},
+        "spec": {"template": {"spec": {"volumes": volumes}}}})
 }
 
 fn recreated(adoption: &Adoption, obj: &adopt::ObjectRef) -> bool {
