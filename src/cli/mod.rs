@@ -193,6 +193,9 @@ pub(crate) struct MigrateDataArgs {
     /// Size of that claim.
     #[arg(long, default_value = "10Gi", value_name = "SIZE")]
     pub(crate) size: String,
+    /// The database to copy (default: harvester, iam_db or idds_db, upstream's defaults).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) database: Option<String>,
     #[command(flatten)]
     pub(crate) instance: InstanceArgs,
     /// Print the Job (and claim) and change nothing.
@@ -202,6 +205,8 @@ pub(crate) struct MigrateDataArgs {
     pub(crate) wait: WaitArgs,
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
