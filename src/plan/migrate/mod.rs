@@ -261,9 +261,9 @@ mod tests {
 
     #[test]
     fn the_job_runs_the_script_with_credentials_from_the_secret() {
-        let job = job(&request(Store::HarvesterMariadb, Phase::Dump));
-        let c = &job["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(job["metadata"]["name"], "panda-migrate-harvester-mariadb-dump");
+        let dump = job(&request(Store::HarvesterMariadb, Phase::Dump));
+        let c = &dump["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(dump["metadata"]["name"], "panda-migrate-harvester-mariadb-dump");
         assert_eq!(c["command"][2], MARIADB);
         let env = c["env"].as_array().unwrap();
         let get = |n: &str| env.iter().find(|e| e["name"] == n).unwrap().clone();
