@@ -24,14 +24,14 @@ const DEV_VALUES: &str = "argocd/examples/personal/eddie/panda.yaml";
 // tools
 
 #[derive(Debug, Clone)]
-struct GitopsTools {
+pub(crate) struct GitopsTools {
     crd: PathBuf,
     registry: PathBuf,
     healthlua: PathBuf,
 }
 
 /// `scripts/gitops-tools build` once per test run, then its paths; panics when it cannot build.
-fn gitops_tools() -> GitopsTools {
+pub(crate) fn gitops_tools() -> GitopsTools {
     static TOOLS: OnceLock<GitopsTools> = OnceLock::new();
     TOOLS
         .get_or_init(|| {
@@ -520,7 +520,7 @@ impl Drop for Namespace {
 }
 
 /// Installs the Argo CD Application CRD into the test bed (once per run) and waits until it is served.
-fn application_crd(tools: &GitopsTools) {
+pub(crate) fn application_crd(tools: &GitopsTools) {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let crd = tools.crd.to_str().unwrap();

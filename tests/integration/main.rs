@@ -12,6 +12,7 @@ mod converge;
 mod e2e;
 mod gitops;
 mod lifecycle;
+mod moving_in;
 mod recovery;
 mod support;
 mod testbed;
