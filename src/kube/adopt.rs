@@ -6,7 +6,7 @@
 
 use super::{failed, Cluster};
 use crate::error::{Error, Result};
-use crate::plan::adopt::ObjectRef;
+use crate::plan::adopt::{ObjectRef, KEEP};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -58,7 +58,8 @@ impl Cluster {
     }
 
     /// Whether the namespace holds a workload, Service, ConfigMap, claim or ServiceAccount that
-    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`).
+    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`);
+    /// claims marked `helm.sh/resource-policy: keep` are there on purpose and do not count.
     pub(crate) async fn holds_foreign_objects(&self) -> Result<bool> {
         for (group, version, kind) in INVENTORY {
             let api_version =
@@ -71,8 +72,12 @@ impl Cluster {
             let foreign = list.items.iter().any(|o| {
                 let name = o.metadata.name.as_deref().unwrap_or_default();
                 // what Kubernetes itself puts into every namespace
-                !(kind == "ConfigMap" && name == "kube-root-ca.crt"
-                    || kind == "ServiceAccount" && name == "default")
+                let builtin = kind == "ConfigMap" && name == "kube-root-ca.crt"
+                    || kind == "ServiceAccount" && name == "default";
+                // a claim kept on purpose (an adopted upstream claim, a migrate-data dump)
+                let keep = o.metadata.annotations.as_ref().and_then(|a| a.get(KEEP.0));
+                let kept = kind == "PersistentVolumeClaim" && keep.map(String::as_str) == Some(KEEP.1);
+                !builtin && !kept
             });
             if foreign {
                 return Ok(true);

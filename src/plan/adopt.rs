@@ -175,6 +175,7 @@ fn id(obj: &Value) -> String {
 enum Owner {
     Planned,
     Foreign(String, String),
+    Leftover(String),
     Release(String),
     Argo { app: String, exists: bool },
     Nobody,
@@ -186,7 +187,8 @@ fn owner(obj: &Value, planned: &str, seen: &Seen) -> Owner {
             return Owner::Foreign(release.to_string(), f.chart.clone());
         }
         if release == planned {
-            return Owner::Planned;
+            // an object an earlier, other chart left under this release's name counts as foreign
+            return if is_ours(obj) { Owner::Planned } else { Owner::Leftover(release.to_string()) };
         }
         return Owner::Release(release.to_string());
     }
@@ -210,6 +212,7 @@ fn describe(owner: &Owner) -> String {
         Owner::Foreign(r, chart) => {
             format!("helm release {r} (chart {chart}, not panda-install's: upgraded in place with ours)")
         }
+        Owner::Leftover(r) => format!("release {r}, from a chart that was not panda-install's (left behind)"),
         Owner::Release(r) => format!("another helm release, {r}"),
         Owner::Argo { app, exists: true } => format!("Argo CD Application {app} (still exists)"),
         Owner::Argo { app, exists: false } => {
@@ -470,7 +473,7 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
         seen.rendered.iter().filter_map(|r| r.component.as_deref().map(|c| (c, r))).collect();
     for w in &seen.workloads {
         let name = w["metadata"]["name"].as_str().unwrap_or_default();
-        if is_ours(w) || rendered_names.contains(name) || replicas(w) == 0 {
+        if is_ours(w) || rendered_names.contains(name) {
             continue;
         }
         let l = labels(w);
@@ -479,6 +482,19 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
             .iter()
             .find(|(_, f)| f.objects.iter().any(|o| id(o) == id(w)))
             .map(|(r, _)| r.clone());
+        if replicas(w) == 0 {
+            if let Some(release) = in_foreign {
+                a.keep.insert(ObjectRef::of(w));
+                a.findings.push(Finding {
+                    object: id(w),
+                    owner: format!("helm release {release}"),
+                    happens:
+                        "already at 0 replicas: kept for a rollback (marked helm.sh/resource-policy: keep)"
+                            .into(),
+                });
+            }
+            continue;
+        }
         let role = l.get("app.kubernetes.io/name").cloned().unwrap_or_default();
         let instance = l.get("app.kubernetes.io/instance").cloned().unwrap_or_default();
         let Some(component) = component_of(&role, &instance) else {

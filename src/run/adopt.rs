@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Reads what the namespace holds against the plan and decides. A namespace with nothing but
-/// panda-install's objects and releases costs a few list calls and no rendering.
+/// panda-install's objects and releases (and claims kept on purpose) costs a few list calls and no
+/// rendering; otherwise every planned release is rendered and each of its objects looked up.
 pub(crate) async fn inspect(
     plan: &Plan,
     helm: &Helm,
@@ -66,14 +67,9 @@ pub(crate) async fn inspect(
         steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(|(tier, step)| {
             let gate = gate.clone();
             async move {
-                let record = releases.get(&step.release.name).filter(|r| r.made_by_panda_install());
-                // a release panda-install deployed owns its objects: its deployed manifest will do
-                let (manifest, fresh) = match record {
-                    Some(r) => (r.manifest.clone(), false),
-                    None => {
-                        let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                        (helm.render(step, &plan.target, plan.helm).await?, true)
-                    }
+                let manifest = {
+                    let _permit = gate.acquire().await.expect("the semaphore is never closed");
+                    helm.render(step, &plan.target, plan.helm).await?
                 };
                 let objects =
                     yaml::parse_stream(&manifest, &format!("the manifests of {}", step.release.name))?
@@ -86,15 +82,12 @@ pub(crate) async fn inspect(
                     tier,
                     objects,
                 };
-                Ok::<_, Error>((rendered, fresh))
+                Ok::<_, Error>(rendered)
             }
         }),
     )
     .await?;
-    for (r, fresh) in &rendered {
-        if !fresh {
-            continue;
-        }
+    for r in &rendered {
         for obj in &r.objects {
             let found = cluster.same_named(obj).await?;
             if !found.is_empty() {
@@ -102,7 +95,7 @@ pub(crate) async fn inspect(
             }
         }
     }
-    seen.rendered = rendered.into_iter().map(|(r, _)| r).collect();
+    seen.rendered = rendered;
     seen.workloads = cluster.workloads().await?;
     let claims: BTreeSet<String> = seen
         .rendered

@@ -340,10 +340,37 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
     }
     assert_eq!(resource_versions(&ns.0), before, "the refused run changed something");
 
-    // --adopt takes over
+    // the procedure of docs/moving-in.md: stop the writers of a copied database, dump it (with
+    // upstream's Secret), take over with the databases but without their consumers, restore, then
+    // take over the rest
+    kubectl(&["scale", "statefulset", "test-harvester", "-n", &ns.0, "--replicas=0"]);
+    kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "panda-secrets-harvester-envs",
+        "-n",
+        &ns.0,
+        "--from-literal=MARIADB_ROOT_PASSWORD=CANARY-7c1e-harvesterdb-admin",
+    ]);
+    migrate(&ns.0, "dump", &["--host", "test-harvester-mariadb", "--secret", "panda-secrets-harvester-envs"]);
+    let consumers = ["-e", "dev", "--adopt", "-d", "harvester.harvester,idds.rest,idds.daemon"];
+    let (first, first_seconds) = deploy(project.path(), &ns.0, &consumers);
+    assert!(first.status.success(), "{}", text(&first));
+    migrate(&ns.0, "restore", &[]);
     let (adopted, seconds) = deploy(project.path(), &ns.0, &["-e", "dev", "--adopt"]);
     assert!(adopted.status.success(), "{}", text(&adopted));
-    eprintln!("moving-in: adoption of the bin/install-style deployment (7 releases) took {seconds:.1}s");
+    assert!(
+        text(&adopted).contains(
+            "StatefulSet/test-idds-rest: release test-idds, from a chart that was not panda-install's"
+        ),
+        "the old iDDS left under the release's name is replaced: {}",
+        text(&adopted)
+    );
+    eprintln!(
+        "moving-in: adoption of the bin/install-style deployment (7 releases): {first_seconds:.1}s without the \
+         consumers of copied databases, {seconds:.1}s for the rest"
+    );
     for (claim, file) in &markers {
         assert_marked(&ns.0, claim, file);
     }
@@ -356,8 +383,18 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
         assert_eq!(owners.len(), 1, "two workloads run as {role}: {owners:?} ({roles:?})");
         assert!(!owners[0].starts_with("upstream"), "{role} still runs upstream's {owners:?}");
     }
-    let old = json(&["get", "statefulset", "test-harvester", "-n", &ns.0, "-o", "json"]);
-    assert_eq!(old["spec"]["replicas"], 0, "the old Harvester is scaled to 0 and kept");
+    for (old, kind) in [("test-harvester", "statefulset"), ("test-idds-rest", "statefulset")] {
+        let live = json(&["get", kind, old, "-n", &ns.0, "-o", "json"]);
+        if old == "test-harvester" {
+            assert_eq!(live["spec"]["replicas"], 0, "the old Harvester is kept at 0 replicas");
+        } else {
+            assert_eq!(
+                live["metadata"]["labels"]["app.kubernetes.io/part-of"], "panda",
+                "ours replaced the old iDDS"
+            );
+        }
+    }
+    assert!(roles.contains_key("harvester/harvester") && roles.contains_key("idds/daemon"), "{roles:?}");
     assert_all_pods_ready(&ns.0);
 
     // converged: a plain re-run is accepted and changes nothing
@@ -365,22 +402,22 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
     assert!(again.status.success(), "{}", text(&again));
     assert!(String::from_utf8_lossy(&again.stdout).matches("unchanged").count() >= 7, "{}", text(&again));
 
-    // migrate-data's Jobs: dump into a kept claim, restore from it (kwok completes their pods)
-    for phase in ["dump", "restore"] {
-        let mut cmd = panda_install();
-        cmd.args(["migrate-data", phase, "harvester-mariadb", "-n", &ns.0, "--timeout", "1m"]);
-        if phase == "dump" {
-            cmd.args(["--host", "test-harvester-mariadb"]);
-        }
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "migrate-data {phase}: {}", text(&out));
-        assert!(!text(&out).contains(CANARY), "migrate-data printed a secret");
-    }
     let job = json(&["get", "job", "panda-migrate-harvester-mariadb-restore", "-n", &ns.0, "-o", "json"]);
     let env = job["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
     assert!(env.contains("test-secrets-harvester-envs") && !env.contains(CANARY), "{env}");
     let claim = json(&["get", "pvc", "panda-migrate-harvester-mariadb", "-n", &ns.0, "-o", "json"]);
     assert_eq!(claim["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+}
+
+/// `migrate-data PHASE harvester-mariadb` on the test bed (kwok completes the Job's pod).
+fn migrate(ns: &str, phase: &str, extra: &[&str]) {
+    let out = panda_install()
+        .args(["migrate-data", phase, "harvester-mariadb", "-n", ns, "-a", "test-", "--timeout", "1m"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "migrate-data {phase}: {}", text(&out));
+    assert!(!text(&out).contains(CANARY), "migrate-data printed a secret");
 }
 
 #[test]
