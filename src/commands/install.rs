@@ -63,7 +63,13 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
+        let inspected = std::time::Instant::now();
         let adoption = adopt::inspect(&p, &helm, &cleared.cluster, &cleared.releases).await?;
+        tracing::debug!(
+            "adoption preflight: {} finding(s) in {:?}",
+            adoption.findings.len(),
+            inspected.elapsed()
+        );
         if !adoption.is_empty() {
             if !args.adopt || !adoption.refusals.is_empty() {
                 return Err(Error::Preflight(adoption.report(args.adopt)));

@@ -6,8 +6,10 @@
 
 use super::{failed, Cluster};
 use crate::error::{Error, Result};
-use crate::plan::adopt::{ObjectRef, KEEP};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use crate::plan::adopt::ObjectRef;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
@@ -16,16 +18,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 const WORKLOAD_KINDS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
-
-/// The kinds listed to decide whether a namespace holds anything panda-install did not make.
-const INVENTORY: [(&str, &str, &str); 6] = [
-    ("apps", "v1", "Deployment"),
-    ("apps", "v1", "StatefulSet"),
-    ("", "v1", "Service"),
-    ("", "v1", "ConfigMap"),
-    ("", "v1", "PersistentVolumeClaim"),
-    ("", "v1", "ServiceAccount"),
-];
 
 impl Cluster {
     /// The API of a kind, or `None` when the API server does not serve it (nothing of it exists).
@@ -57,33 +49,43 @@ impl Cluster {
         found.map(|o| serde_json::to_value(o).map_err(|e| Error::Internal(e.into()))).transpose()
     }
 
-    /// Whether the namespace holds a workload, Service, ConfigMap, claim or ServiceAccount that
-    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`);
-    /// claims marked `helm.sh/resource-policy: keep` are there on purpose and do not count.
+    /// Whether the namespace holds a workload, Service, ConfigMap or ServiceAccount that
+    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`).
+    /// Claims do not count: StatefulSets' per-pod claims carry only the selector labels, kept
+    /// claims are there on purpose, and the claims the values reuse are checked on their own.
     pub(crate) async fn holds_foreign_objects(&self) -> Result<bool> {
-        for (group, version, kind) in INVENTORY {
-            let api_version =
-                if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-            let Some((api, _)) = self.resource(&api_version, kind).await? else { continue };
-            let list = api
-                .list_metadata(&ListParams::default().labels("app.kubernetes.io/part-of!=panda"))
-                .await
-                .map_err(|e| failed(&format!("list {kind}s in namespace {}", self.namespace), e))?;
-            let foreign = list.items.iter().any(|o| {
-                let name = o.metadata.name.as_deref().unwrap_or_default();
-                // what Kubernetes itself puts into every namespace
-                let builtin = kind == "ConfigMap" && name == "kube-root-ca.crt"
-                    || kind == "ServiceAccount" && name == "default";
-                // a claim kept on purpose (an adopted upstream claim, a migrate-data dump)
-                let keep = o.metadata.annotations.as_ref().and_then(|a| a.get(KEEP.0));
-                let kept = kind == "PersistentVolumeClaim" && keep.map(String::as_str) == Some(KEEP.1);
-                !builtin && !kept
-            });
-            if foreign {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let (deployments, statefulsets, services, config_maps, accounts) = futures::try_join!(
+            self.foreign_metadata::<Deployment>("Deployment"),
+            self.foreign_metadata::<StatefulSet>("StatefulSet"),
+            self.foreign_metadata::<Service>("Service"),
+            self.foreign_metadata::<ConfigMap>("ConfigMap"),
+            self.foreign_metadata::<ServiceAccount>("ServiceAccount"),
+        )?;
+        // what Kubernetes itself puts into every namespace
+        let named =
+            |list: &[ObjectMeta], builtin: &str| list.iter().any(|m| m.name.as_deref() != Some(builtin));
+        Ok(!deployments.is_empty()
+            || !statefulsets.is_empty()
+            || !services.is_empty()
+            || named(&config_maps, "kube-root-ca.crt")
+            || named(&accounts, "default"))
+    }
+
+    /// The metadata of the namespace's objects of one kind that lack `part-of=panda`.
+    async fn foreign_metadata<K>(&self, kind: &str) -> Result<Vec<ObjectMeta>>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let list = self
+            .api::<K>()
+            .list_metadata(&ListParams::default().labels("app.kubernetes.io/part-of!=panda"))
+            .await
+            .map_err(|e| failed(&format!("list {kind}s in namespace {}", self.namespace), e))?;
+        Ok(list.items.into_iter().map(|o| o.metadata).collect())
     }
 
     /// Live objects with the name of a rendered one: the same kind, or any workload kind for a
