@@ -161,26 +161,10 @@ pub(crate) fn build(args: &ImportArgs) -> Result<(BTreeMap<String, Output>, Stri
             }
         }
         // an upstream experiment is imported when one of its own files maps onto our charts
-        let own: Vec<Input> = loaded
-            .iter()
-            .filter(|(_, _, source, _)| source.contains("/values-"))
-            .map(|(component, chart, source, values)| Input {
-                component: *component,
-                chart,
-                source: source.clone(),
-                values,
-            })
-            .collect();
+        let own: Vec<Input> =
+            loaded.iter().filter(|(_, _, source, _)| source.contains("/values-")).map(input).collect();
         let own_mapped = experiments::map(name, &own, &install);
-        let inputs: Vec<Input> = loaded
-            .iter()
-            .map(|(component, chart, source, values)| Input {
-                component: *component,
-                chart,
-                source: source.clone(),
-                values,
-            })
-            .collect();
+        let inputs: Vec<Input> = loaded.iter().map(input).collect();
         let mapped = experiments::map(name, &inputs, &install);
         let components: BTreeSet<Component> = loaded.iter().map(|(c, ..)| *c).collect();
         let carried = own_mapped
@@ -270,6 +254,11 @@ pub(crate) fn build(args: &ImportArgs) -> Result<(BTreeMap<String, Output>, Stri
         left.len()
     );
     Ok((out, summary))
+}
+
+/// One loaded upstream file as the mapping's input.
+fn input<'a>((component, chart, source, values): &'a (Component, &'static str, String, Value)) -> Input<'a> {
+    Input { component: *component, chart, source: source.clone(), values }
 }
 
 /// The upstream name whose source table applies to our experiment (doma's comes from cern).

@@ -336,21 +336,7 @@ fn harvester(m: &mut Mapper, install: &Install) {
     m.rename("harvester.database.dbhost_domain", "harvester.database.hostDomain", Str);
     m.rename("harvester.database.db_add_index", "harvester.database.dbAddIndex", Bool);
     m.rename("harvester.database.name_prefix", "harvester.database.namePrefix", Str);
-    if let Some(password) = m.text("harvester.database.password") {
-        let root = if is_fixme(Some(&password)) { password } else { format!("{password}-admin") };
-        m.derived(
-            "harvester.database.password",
-            "harvester.database.rootPassword",
-            Value::String(root),
-            "upstream's MARIADB_ROOT_PASSWORD was <password>-admin: the running MariaDB's root password",
-        );
-    }
-    if m.value("harvester.database.admin_password").is_some() {
-        m.notes.not_mapped(
-            "harvester.database.admin_password",
-            "read only by the Secret harvester-db, which nothing mounts; the live root password is <password>-admin (derived)",
-        );
-    }
+    root_password(m, "harvester", "-admin", "admin_password", "harvester-envs", "harvester-db");
 }
 
 fn idds(m: &mut Mapper) {
@@ -522,21 +508,7 @@ fn iam(m: &mut Mapper, files: &Files) {
     m.rename("iam.database.name", "iam.database.name", Str);
     m.rename("iam.database.user", "iam.database.user", Str);
     m.rename("iam.database.password", "iam.database.password", Str);
-    if let Some(password) = m.text("iam.database.password") {
-        let root = if is_fixme(Some(&password)) { password } else { format!("{password}_admin") };
-        m.derived(
-            "iam.database.password",
-            "iam.database.rootPassword",
-            Value::String(root),
-            "upstream's MARIADB_ROOT_PASSWORD (iam-db-envs) was <password>_admin: the running MariaDB's root password",
-        );
-    }
-    if m.value("iam.database.root_password").is_some() {
-        m.notes.not_mapped(
-            "iam.database.root_password",
-            "read only by the Secret iam-db, which nothing mounts; the live root password is <password>_admin (derived)",
-        );
-    }
+    root_password(m, "iam", "_admin", "root_password", "iam-db-envs", "iam-db");
     m.rename("iam.cilogon.client_id", "iam.oidcProvider.clientId", Str);
     m.rename("iam.cilogon.client_secret", "iam.oidcProvider.clientSecret", Str);
     // what upstream's iam-envs hard-coded: the running IAM's face and mail
@@ -641,6 +613,28 @@ fn object_store(m: &mut Mapper) {
             set(&mut m.out, "bigmon.objectStore.port", Value::from(p));
             m.notes.mapped("object_store.port", "secrets: bigmon.objectStore.port");
         }
+    }
+}
+
+/// The MariaDB root password upstream's env Secret actually gave the server: the user's password
+/// with a suffix; its own root-password key fed only a Secret nothing mounts.
+fn root_password(m: &mut Mapper, component: &str, suffix: &str, unused: &str, live: &str, dead: &str) {
+    let password_key = format!("{component}.database.password");
+    if let Some(password) = m.text(&password_key) {
+        let root = if is_fixme(Some(&password)) { password } else { format!("{password}{suffix}") };
+        m.derived(
+            &password_key,
+            &format!("{component}.database.rootPassword"),
+            Value::String(root),
+            &format!("upstream's MARIADB_ROOT_PASSWORD ({live}) was <password>{suffix}: the running MariaDB's root password"),
+        );
+    }
+    let unused_key = format!("{component}.database.{unused}");
+    if m.value(&unused_key).is_some() {
+        m.notes.not_mapped(
+            &unused_key,
+            &format!("read only by the Secret {dead}, which nothing mounts; the live root password is <password>{suffix} (derived)"),
+        );
     }
 }
 
