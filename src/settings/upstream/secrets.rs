@@ -109,7 +109,7 @@ pub(crate) fn map(up: &Value, install: &Install, files: &Files) -> (Value, Notes
             }
             Err(why) => m.notes.not_mapped(
                 "affix",
-                &format!("{why}; give the affix panda-install should use with import --affix"),
+                &format!("{why}; our chart default (test-) applies: set affix in secrets-values.yaml to the one your releases should have (or pass -a to install)"),
             ),
         }
     }
