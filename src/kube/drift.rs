@@ -106,7 +106,7 @@ impl Cluster {
     }
 
     /// The API for an object's kind (discovered once per run) and its name.
-    pub(super) async fn api_for(&self, obj: &Value) -> Result<(Api<DynamicObject>, String), String> {
+    async fn api_for(&self, obj: &Value) -> Result<(Api<DynamicObject>, String), String> {
         let name = obj["metadata"]["name"].as_str().ok_or("no metadata.name")?.to_string();
         let api_version = obj["apiVersion"].as_str().ok_or("no apiVersion")?;
         let kind = obj["kind"].as_str().ok_or("no kind")?;
