@@ -94,6 +94,12 @@ pub(crate) enum Command {
     Flux(FluxArgs),
     /// Package every chart into a directory and optionally push them to an OCI registry.
     Package(PackageArgs),
+    /// Read an upstream panda-k8s checkout (its secrets values, experiment files and site files)
+    /// and write the same settings for panda-install, with a report of what could not be mapped.
+    Import(ImportArgs),
+    /// Copy a database whose layout changed (Harvester's and IAM's MariaDB, iDDS' PostgreSQL) from
+    /// the old deployment into the new one, with Jobs the command renders, and check row counts.
+    MigrateData(MigrateDataArgs),
     /// Print a shell completion script (components, sub-components and experiments included).
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout.
@@ -117,10 +123,95 @@ pub(crate) struct InstallArgs {
         long,
         conflicts_with_all = [
             "no_wait", "timeout", "concurrency", "rollback_on_failure", "force_upgrade", "recover",
-            "create_namespace", "output", "kube_context"
+            "create_namespace", "output", "kube_context", "adopt"
         ]
     )]
     pub(crate) template: bool,
+
+    /// Take over what an upstream deployment left in the namespace (docs/moving-in.md): objects
+    /// with the planned names owned by another helm release, Argo CD or nobody, and old workloads
+    /// running against the same databases. Without it such a namespace is refused (exit 75) with
+    /// a report saying, per object, what --adopt would do.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(crate) adopt: bool,
+}
+
+/// `import`: an upstream checkout in, our files out.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ImportArgs {
+    /// The upstream panda-k8s checkout (or a directory holding its secrets/values.yaml and
+    /// helm/<chart>/values/values-<experiment>.yaml files).
+    #[arg(value_name = "PATH")]
+    pub(crate) path: PathBuf,
+    /// Where to write: secrets-values.yaml (mode 0600), secrets/files/, values/<experiment>/ and
+    /// import-report.md. Use the panda-install checkout to deploy from it directly.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Upstream experiments to import (comma-separated, upstream names: cern, atlas_testbed, lsst,
+    /// ...; default: every one found). cern becomes doma.
+    #[arg(short, long = "experiment", value_delimiter = ',', value_name = "LIST")]
+    pub(crate) experiments: Vec<String>,
+    /// How the upstream deployment was installed, which decides its release and claim names and
+    /// the Harvester ID it runs with.
+    #[arg(long, value_enum, default_value_t = InstalledBy::BinInstall)]
+    pub(crate) installed_by: InstalledBy,
+    /// The affix bin/install was run with (`-a`); default: `affix` of the upstream secrets values,
+    /// else `test-` (bin/install's own rule).
+    #[arg(long, allow_hyphen_values = true, value_name = "AFFIX")]
+    pub(crate) upstream_affix: Option<String>,
+    /// Replace files in DIR that differ from what this import writes (default: refuse, naming them).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// How an upstream deployment was installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum InstalledBy {
+    /// bin/install: helm releases `<affix><component>`.
+    BinInstall,
+    /// The Argo CD Applications of argocd-apps/ (panda, panda-harvester, ...).
+    Argocd,
+}
+
+/// `migrate-data`: one database, dumped from the old deployment or restored into the new one.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct MigrateDataArgs {
+    /// dump (from the old database, before the switch) or restore (into the new one, after it).
+    #[arg(value_enum)]
+    pub(crate) phase: crate::plan::migrate::Phase,
+    /// The store: harvester-mariadb, iam-mariadb or idds-postgres.
+    #[arg(value_enum)]
+    pub(crate) store: crate::plan::migrate::Store,
+    /// dump: host (Service) of the old database, e.g. test-harvester-mariadb; restore: of the new
+    /// one (default: the instance's own, from the affix).
+    #[arg(long, value_name = "HOST")]
+    pub(crate) host: Option<String>,
+    /// The Secret holding the database credentials (default: the instance's own secrets release,
+    /// e.g. test-secrets-harvester-envs; for a dump give the old one, e.g. panda-secrets-harvester-envs).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) secret: Option<String>,
+    /// The claim the dump is written to and read from (created by dump, kept).
+    #[arg(long, value_name = "CLAIM")]
+    pub(crate) claim: Option<String>,
+    /// Size of that claim.
+    #[arg(long, default_value = "10Gi", value_name = "SIZE")]
+    pub(crate) size: String,
+    /// The database to copy (default: harvester, iam_db or idds_db, upstream's defaults).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) database: Option<String>,
+    #[command(flatten)]
+    pub(crate) instance: InstanceArgs,
+    /// Print the Job (and claim) and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// `plan`: the install's flags without the mode switches.

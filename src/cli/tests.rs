@@ -41,6 +41,11 @@ fn valid_command_lines() {
         "package --push oci://r/c --plain-http --dry-run",
         "completions bash",
         "man",
+        "import up --out dir -e cern,lsst --installed-by argocd --force",
+        "import up --out dir --upstream-affix -x",
+        "install --adopt -e doma -n panda",
+        "migrate-data dump harvester-mariadb --host old-mariadb -n panda --dry-run",
+        "migrate-data restore idds-postgres -a test- --claim c --database idds_db --timeout 20m",
         "-v status",
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
@@ -69,6 +74,13 @@ fn invalid_command_lines() {
         ("status --sops /s", UnknownArgument),
         ("man -a x-", UnknownArgument),
         ("package --force", MissingRequiredArgument),
+        ("import up", MissingRequiredArgument),
+        ("import up --out d --secrets s.yaml", UnknownArgument),
+        ("--adopt --dry-run", ArgumentConflict),
+        ("-t --adopt", ArgumentConflict),
+        ("plan --adopt", UnknownArgument),
+        ("migrate-data copy harvester-mariadb", InvalidValue),
+        ("migrate-data dump harvester-mariadb --experiment x", UnknownArgument),
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
         match parse(&args) {

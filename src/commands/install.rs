@@ -16,6 +16,7 @@ use crate::output::{
 };
 use crate::plan::install::{self, Mode, Request};
 use crate::plan::{text, Plan};
+use crate::run::adopt;
 use crate::run::convergence::{compare_plan, Decision};
 use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
@@ -62,6 +63,34 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
+        let inspected = std::time::Instant::now();
+        let adoption = adopt::inspect(&p, &helm, &cleared.cluster, &cleared.releases).await?;
+        tracing::debug!(
+            "adoption preflight: {} finding(s) in {:?}",
+            adoption.findings.len(),
+            inspected.elapsed()
+        );
+        if !adoption.is_empty() {
+            if !args.adopt || !adoption.refusals.is_empty() {
+                return Err(Error::Preflight(adoption.report(args.adopt)));
+            }
+            output::note(adoption.report(true).trim_end());
+            let decisions = BTreeMap::new();
+            let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
+            let report = adopt::execute(&p, &adoption, &helm, &cleared.cluster, &opts).await?;
+            let failed = report.failed();
+            if !failed.is_empty() {
+                output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
+            }
+            return finish(
+                "install",
+                &p,
+                &helm,
+                &report,
+                d.output.output,
+                "later tiers and their takeover steps were not attempted",
+            );
+        }
         let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
             BTreeMap::new()
         } else {

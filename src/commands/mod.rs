@@ -6,9 +6,11 @@ pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod flux;
 mod generated;
+pub(crate) mod import;
 pub(crate) mod inputs;
 pub(crate) mod install;
 mod instance;
+pub(crate) mod migrate_data;
 pub(crate) mod package;
 pub(crate) mod recover;
 pub(crate) mod secrets;
@@ -66,6 +68,8 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Argocd(args)) => argocd::run(&args, ctx).await,
         Some(Command::Flux(args)) => flux::run(&args, ctx).await,
         Some(Command::Package(args)) => package::run(&args, ctx).await,
+        Some(Command::Import(args)) => import::run(&args, ctx),
+        Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
     }

@@ -3,9 +3,11 @@
 //! panda-install makes: the namespace, the lock Lease, helm's release records, pods, claims,
 //! events, and the live-object checks. A read that fails is an error, never an empty answer.
 
+pub(crate) mod adopt;
 pub(crate) mod diagnose;
 pub(crate) mod drift;
 pub(crate) mod health;
+pub(crate) mod jobs;
 pub(crate) mod lock;
 pub(crate) mod records;
 

@@ -39,6 +39,14 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// Whether panda-install's charts made this release: each component chart's values have
+    /// `global.secretsRelease`, the secrets chart's `auth.method`; upstream panda-k8s's have
+    /// neither (`global.secret`, `auth.auth`).
+    pub(crate) fn made_by_panda_install(&self) -> bool {
+        self.chart_values.pointer("/global/secretsRelease").is_some()
+            || self.chart_values.pointer("/auth/method").is_some()
+    }
+
     pub(crate) fn is_pending(&self) -> bool {
         self.status.starts_with("pending-")
     }

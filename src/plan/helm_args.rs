@@ -33,6 +33,9 @@ pub(crate) fn step(step: &Step, target: &ClusterTarget, helm: HelmVersion) -> Ve
             if u.rollback_on_failure {
                 args.push(helm.rollback_on_failure_flag().into());
             }
+            if u.take_ownership {
+                args.push("--take-ownership".into());
+            }
             if u.force_conflicts && helm.major >= 4 {
                 // repairing: helm 4's server-side apply must take back fields kubectl changed
                 args.extend(["--server-side=true".into(), "--force-conflicts".into()]);

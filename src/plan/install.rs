@@ -94,6 +94,7 @@ fn action(req: &Request) -> Action {
             create_namespace: *create_namespace,
             rollback_on_failure: *rollback_on_failure,
             force_conflicts: false,
+            take_ownership: false,
         }),
     }
 }

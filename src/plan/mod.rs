@@ -3,8 +3,10 @@
 //! ([`helm_args`]), the printed copy-pasteable plan ([`text`]), JSON (serde) and, by the argocd
 //! command, Argo CD Applications.
 
+pub(crate) mod adopt;
 pub(crate) mod helm_args;
 pub(crate) mod install;
+pub(crate) mod migrate;
 pub(crate) mod recover;
 pub(crate) mod text;
 pub(crate) mod uninstall;
@@ -151,6 +153,10 @@ pub(crate) struct Upgrade {
     /// helm 4 server-side apply takes fields back from other managers: set for a release being
     /// repaired after someone changed its objects by hand.
     pub(crate) force_conflicts: bool,
+    /// `--take-ownership`: adopt objects of the planned names that another release, Argo CD or
+    /// nobody owns (`install --adopt`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) take_ownership: bool,
 }
 
 impl Release {

@@ -48,6 +48,11 @@ impl HelmVersion {
     }
 
     /// The flag that rolls a failed install or upgrade back.
+    /// helm 4 and helm 3.17+ take objects over with `--take-ownership`.
+    pub(crate) fn takes_ownership(self) -> bool {
+        self.major >= 4 || (self.major == 3 && self.minor >= 17)
+    }
+
     pub(crate) fn rollback_on_failure_flag(self) -> &'static str {
         if self.major >= 4 {
             "--rollback-on-failure"

@@ -13,5 +13,6 @@ pub(crate) mod selection;
 pub(crate) mod site_files;
 pub(crate) mod target;
 pub(crate) mod tiers;
+pub(crate) mod upstream;
 pub(crate) mod wait;
 pub(crate) mod yaml;

@@ -28,6 +28,29 @@ impl Wait {
     }
 }
 
+impl Wait {
+    /// The timeout as a duration (checked when resolved; the default if it does not parse).
+    pub(crate) fn duration(&self) -> std::time::Duration {
+        let mut total = std::time::Duration::ZERO;
+        let mut rest = self.timeout.as_str();
+        while !rest.is_empty() {
+            let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+            let n: u64 = rest[..digits].parse().unwrap_or(0);
+            rest = &rest[digits..];
+            let (unit, millis) = [("ms", 1), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+                .into_iter()
+                .find(|(u, _)| rest.starts_with(u))
+                .unwrap_or(("", 0));
+            if unit.is_empty() {
+                return std::time::Duration::from_secs(600);
+            }
+            rest = &rest[unit.len()..];
+            total += std::time::Duration::from_millis(n * millis);
+        }
+        total
+    }
+}
+
 /// Accepts what Go's time.ParseDuration accepts for whole units: 90s, 10m, 1h30m.
 fn check_duration(text: &str) -> Result<()> {
     let bad = || Error::usage(format!("--timeout {text:?}: expected a duration like 300s, 10m or 1h30m"));
@@ -61,5 +84,7 @@ mod tests {
         }
         let w = Wait::resolve(&WaitArgs { timeout: None, no_wait: true }).unwrap();
         assert_eq!((w.enabled, w.timeout.as_str()), (false, "10m"));
+        let w = Wait::resolve(&WaitArgs { timeout: Some("1h2m3s".into()), no_wait: false }).unwrap();
+        assert_eq!(w.duration(), std::time::Duration::from_secs(3723));
     }
 }

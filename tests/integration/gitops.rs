@@ -24,7 +24,7 @@ const DEV_VALUES: &str = "argocd/examples/personal/eddie/panda.yaml";
 // tools
 
 #[derive(Debug, Clone)]
-struct GitopsTools {
+pub(crate) struct GitopsTools {
     crd: PathBuf,
     registry: PathBuf,
     healthlua: PathBuf,
@@ -32,7 +32,7 @@ struct GitopsTools {
 
 /// `scripts/gitops-tools build` of the three tools these tests use, once per test run, then
 /// their paths; panics when it cannot build them.
-fn gitops_tools() -> GitopsTools {
+pub(crate) fn gitops_tools() -> GitopsTools {
     static TOOLS: OnceLock<GitopsTools> = OnceLock::new();
     TOOLS
         .get_or_init(|| {
@@ -545,7 +545,7 @@ impl Drop for Namespace {
 }
 
 /// Installs the Argo CD Application CRD into the test bed (once per run) and waits until it is served.
-fn application_crd(tools: &GitopsTools) {
+pub(crate) fn application_crd(tools: &GitopsTools) {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let crd = tools.crd.to_str().unwrap();

@@ -13,6 +13,7 @@ mod e2e;
 mod engines;
 mod gitops;
 mod lifecycle;
+mod moving_in;
 mod recovery;
 mod sops;
 mod support;

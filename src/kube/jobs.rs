@@ -1,0 +1,106 @@
+//! One-off Jobs (migrate-data): the claim they write to, the Job itself (an earlier Job of the
+//! same name is replaced), its outcome and its log.
+
+use super::{failed, Cluster};
+use crate::error::{Error, Result};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, PropagationPolicy};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How a Job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JobOutcome {
+    pub(crate) succeeded: bool,
+    /// Its pod's log, or why it could not be read.
+    pub(crate) log: String,
+}
+
+impl Cluster {
+    /// Creates the claim unless it exists; returns whether it was created.
+    pub(crate) async fn ensure_claim(&self, claim: &Value) -> Result<bool> {
+        let api: Api<PersistentVolumeClaim> = self.api();
+        let name = claim["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        if api.get_opt(&name).await.map_err(|e| failed(&format!("read claim {name}"), e))?.is_some() {
+            return Ok(false);
+        }
+        let pvc: PersistentVolumeClaim =
+            serde_json::from_value(claim.clone()).map_err(|e| Error::Internal(e.into()))?;
+        api.create(&PostParams::default(), &pvc)
+            .await
+            .map_err(|e| failed(&format!("create claim {name}"), e))?;
+        Ok(true)
+    }
+
+    /// Whether a claim exists.
+    pub(crate) async fn claim_exists(&self, name: &str) -> Result<bool> {
+        let api: Api<PersistentVolumeClaim> = self.api();
+        Ok(api.get_opt(name).await.map_err(|e| failed(&format!("read claim {name}"), e))?.is_some())
+    }
+
+    /// Runs a Job to its end (an earlier one of the same name is deleted first) and reads its log.
+    pub(crate) async fn run_job(&self, job: &Value, timeout: Duration) -> Result<JobOutcome> {
+        let api: Api<Job> = self.api();
+        let name = job["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let background = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..DeleteParams::default()
+        };
+        if api.get_opt(&name).await.map_err(|e| failed(&format!("read Job {name}"), e))?.is_some() {
+            api.delete(&name, &background)
+                .await
+                .map_err(|e| failed(&format!("delete the earlier Job {name}"), e))?;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while api.get_opt(&name).await.map_err(|e| failed(&format!("read Job {name}"), e))?.is_some() {
+                if Instant::now() > deadline {
+                    return Err(Error::ReleaseFailed(format!(
+                        "the earlier Job {name} is still being deleted"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        let typed: Job = serde_json::from_value(job.clone()).map_err(|e| Error::Internal(e.into()))?;
+        api.create(&PostParams::default(), &typed)
+            .await
+            .map_err(|e| failed(&format!("create Job {name}"), e))?;
+        let deadline = Instant::now() + timeout;
+        let succeeded = loop {
+            let current = api.get(&name).await.map_err(|e| failed(&format!("read Job {name}"), e))?;
+            let conditions = current.status.and_then(|s| s.conditions).unwrap_or_default();
+            let done = |t: &str| conditions.iter().any(|c| c.type_ == t && c.status == "True");
+            if done("Complete") {
+                break true;
+            }
+            if done("Failed") {
+                break false;
+            }
+            if Instant::now() > deadline {
+                return Err(Error::ReleaseFailed(format!(
+                    "Job {name} did not finish within {} s",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        Ok(JobOutcome { succeeded, log: self.job_log(&name).await })
+    }
+
+    /// The log of a Job's pod; a log that cannot be read says why (the Job's status decided).
+    async fn job_log(&self, job: &str) -> String {
+        let pods: Api<Pod> = self.api();
+        let list = match pods.list(&ListParams::default().labels(&format!("job-name={job}"))).await {
+            Ok(l) => l,
+            Err(e) => return format!("(the log cannot be read: listing the Job's pods failed: {e})"),
+        };
+        let Some(pod) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
+            return "(the log cannot be read: the Job's pod is gone)".into();
+        };
+        match pods.logs(&pod, &LogParams::default()).await {
+            Ok(text) => text,
+            Err(kube::Error::Api(s)) => format!("(the log of pod {pod} cannot be read: {})\n", s.message),
+            Err(e) => format!("(the log of pod {pod} cannot be read: {e})\n"),
+        }
+    }
+}

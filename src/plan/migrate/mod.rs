@@ -1,0 +1,300 @@
+//! Data continuity for the stores whose layout differs between upstream panda-k8s and our charts
+//! (docs/moving-in.md, "Data"): Harvester's MariaDB (bitnami layout, uid 1001), IAM's MariaDB
+//! and iDDS' PostgreSQL (13 -> 16, another PGDATA). Each is copied by a dump Job run against the
+//! old database before the switch and a restore Job run against the new one after it, both with
+//! the client of the new database's image, through a claim that keeps the dump and the row counts
+//! of every table; the restore fails when a count differs. PanDA's PostgreSQL and ActiveMQ keep
+//! their claims (`existingClaim`, set by `import`). Pure: the Jobs as objects.
+
+use serde_json::{json, Value};
+
+/// Which half of the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Phase {
+    Dump,
+    Restore,
+}
+
+impl Phase {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Phase::Dump => "dump",
+            Phase::Restore => "restore",
+        }
+    }
+}
+
+/// A database copied by dump and restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Store {
+    HarvesterMariadb,
+    IamMariadb,
+    IddsPostgres,
+}
+
+/// What a store is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreInfo {
+    pub(crate) name: &'static str,
+    /// The component whose release runs the new database.
+    pub(crate) component: crate::settings::component::Component,
+    /// Its sub-chart: the new database's Service is `<release>-<sub>`.
+    pub(crate) sub: &'static str,
+    /// The new database's image (its client does the work): the chart's own.
+    pub(crate) image: &'static str,
+    pub(crate) port: u16,
+    pub(crate) script: &'static str,
+    /// The secrets chart's Secret suffix holding the credentials (upstream's has the same keys).
+    pub(crate) secret_suffix: &'static str,
+    /// Key of the user's name in that Secret (`None`: root).
+    pub(crate) user_key: Option<&'static str>,
+    pub(crate) password_key: &'static str,
+    pub(crate) default_database: &'static str,
+    /// The uid of the image's own user.
+    pub(crate) uid: i64,
+}
+
+const MARIADB: &str = include_str!("mariadb.sh");
+const POSTGRES: &str = include_str!("postgres.sh");
+
+impl Store {
+    pub(crate) fn info(self) -> StoreInfo {
+        use crate::settings::component::Component;
+        match self {
+            Store::HarvesterMariadb => StoreInfo {
+                name: "harvester-mariadb",
+                component: Component::Harvester,
+                sub: "mariadb",
+                image: "docker.io/library/mariadb:11.4.7",
+                port: 3306,
+                script: MARIADB,
+                secret_suffix: "harvester-envs",
+                user_key: None,
+                password_key: "MARIADB_ROOT_PASSWORD",
+                default_database: "harvester",
+                uid: 999,
+            },
+            Store::IamMariadb => StoreInfo {
+                name: "iam-mariadb",
+                component: Component::Iam,
+                sub: "mariadb",
+                image: "docker.io/library/mariadb:11.4.8",
+                port: 3306,
+                script: MARIADB,
+                secret_suffix: "iam-db-envs",
+                user_key: None,
+                password_key: "MARIADB_ROOT_PASSWORD",
+                default_database: "iam_db",
+                uid: 999,
+            },
+            Store::IddsPostgres => StoreInfo {
+                name: "idds-postgres",
+                component: Component::Idds,
+                sub: "postgres",
+                image: "docker.io/library/postgres:16.14",
+                port: 5432,
+                script: POSTGRES,
+                secret_suffix: "idds-db-envs",
+                user_key: Some("IDDS_USER"),
+                password_key: "IDDS_PASSWORD",
+                default_database: "idds_db",
+                uid: 999,
+            },
+        }
+    }
+}
+
+/// One run of one phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) phase: Phase,
+    pub(crate) store: Store,
+    pub(crate) namespace: String,
+    /// The database's host (Service).
+    pub(crate) host: String,
+    pub(crate) database: String,
+    /// The Secret with the credentials.
+    pub(crate) secret: String,
+    /// The claim holding the dump.
+    pub(crate) claim: String,
+    pub(crate) size: String,
+    pub(crate) deadline_seconds: u64,
+}
+
+pub(crate) fn job_name(store: Store, phase: Phase) -> String {
+    format!("panda-migrate-{}-{}", store.info().name, phase.name())
+}
+
+pub(crate) fn default_claim(store: Store) -> String {
+    format!("panda-migrate-{}", store.info().name)
+}
+
+fn labels(store: Store) -> Value {
+    json!({
+        "app.kubernetes.io/name": "panda-migrate-data",
+        "app.kubernetes.io/instance": store.info().name,
+        "app.kubernetes.io/managed-by": "panda-install",
+        "app.kubernetes.io/part-of": "panda",
+    })
+}
+
+/// The claim that keeps the dump; never deleted by helm or panda-install.
+pub(crate) fn claim(req: &Request) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": req.claim,
+            "namespace": req.namespace,
+            "labels": labels(req.store),
+            "annotations": {"helm.sh/resource-policy": "keep"},
+        },
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": req.size}}},
+    })
+}
+
+/// The Job of one phase: the store's script in the new database's image, restricted, with the
+/// credentials from the Secret (never on a command line or in the object).
+pub(crate) fn job(req: &Request) -> Value {
+    let info = req.store.info();
+    let secret_ref = |key: &str| json!({"valueFrom": {"secretKeyRef": {"name": req.secret, "key": key}}});
+    let mut user = json!({"name": "DB_USER"});
+    match info.user_key {
+        Some(key) => user
+            .as_object_mut()
+            .expect("an object")
+            .extend(secret_ref(key).as_object().cloned().unwrap_or_default()),
+        None => user["value"] = json!("root"),
+    }
+    let mut password = json!({"name": "DB_PASSWORD"});
+    password
+        .as_object_mut()
+        .expect("an object")
+        .extend(secret_ref(info.password_key).as_object().cloned().unwrap_or_default());
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": job_name(req.store, req.phase), "namespace": req.namespace, "labels": labels(req.store)},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": req.deadline_seconds,
+            "template": {
+                "metadata": {"labels": labels(req.store)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": false,
+                    "enableServiceLinks": false,
+                    "securityContext": {
+                        "runAsNonRoot": true,
+                        "runAsUser": info.uid,
+                        "runAsGroup": info.uid,
+                        "fsGroup": info.uid,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [{
+                        "name": "migrate",
+                        "image": info.image,
+                        "command": ["/bin/bash", "-c", info.script],
+                        "env": [
+                            {"name": "PHASE", "value": req.phase.name()},
+                            {"name": "STORE", "value": info.name},
+                            {"name": "DB_HOST", "value": req.host},
+                            {"name": "DB_PORT", "value": info.port.to_string()},
+                            {"name": "DB_NAME", "value": req.database},
+                            user,
+                            password,
+                            {"name": "DUMP_DIR", "value": "/dump"},
+                            {"name": "HOME", "value": "/tmp"},
+                        ],
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "256Mi"},
+                            "limits": {"memory": "2Gi"},
+                        },
+                        "volumeMounts": [
+                            {"name": "dump", "mountPath": "/dump"},
+                            {"name": "tmp", "mountPath": "/tmp"},
+                        ],
+                    }],
+                    "volumes": [
+                        {"name": "dump", "persistentVolumeClaim": {"claimName": req.claim}},
+                        {"name": "tmp", "emptyDir": {}},
+                    ],
+                },
+            },
+        },
+    })
+}
+
+/// A database name the scripts can put into SQL as it is.
+pub(crate) fn check_database(name: &str) -> Result<(), String> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        Ok(())
+    } else {
+        Err(format!("--database {name:?}: only letters, digits, '_' and '-'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(store: Store, phase: Phase) -> Request {
+        Request {
+            phase,
+            store,
+            namespace: "ns".into(),
+            host: "test-harvester-mariadb".into(),
+            database: "harvester".into(),
+            secret: "test-secrets-harvester-envs".into(),
+            claim: default_claim(store),
+            size: "10Gi".into(),
+            deadline_seconds: 600,
+        }
+    }
+
+    #[test]
+    fn the_job_runs_the_script_with_credentials_from_the_secret() {
+        let dump = job(&request(Store::HarvesterMariadb, Phase::Dump));
+        let c = &dump["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(dump["metadata"]["name"], "panda-migrate-harvester-mariadb-dump");
+        assert_eq!(c["command"][2], MARIADB);
+        let env = c["env"].as_array().unwrap();
+        let get = |n: &str| env.iter().find(|e| e["name"] == n).unwrap().clone();
+        assert_eq!(get("PHASE")["value"], "dump");
+        assert_eq!(get("DB_USER")["value"], "root");
+        assert_eq!(get("DB_PASSWORD")["valueFrom"]["secretKeyRef"]["key"], "MARIADB_ROOT_PASSWORD");
+        assert!(get("DB_PASSWORD").get("value").is_none(), "no password in the object");
+        let pg = job(&request(Store::IddsPostgres, Phase::Restore));
+        let env = pg["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone();
+        assert!(env
+            .iter()
+            .any(|e| e["name"] == "DB_USER" && e["valueFrom"]["secretKeyRef"]["key"] == "IDDS_USER"));
+        assert!(check_database("iam_db").is_ok() && check_database("a'; drop").is_err());
+    }
+
+    #[test]
+    fn images_are_the_charts_own() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (store, chart) in [
+            (Store::HarvesterMariadb, "harvester/charts/mariadb"),
+            (Store::IamMariadb, "iam/charts/mariadb"),
+            (Store::IddsPostgres, "idds/charts/postgres"),
+        ] {
+            let path = root.join("helm").join(chart).join("values.yaml");
+            let values = crate::settings::yaml::load_mapping(&path).unwrap();
+            let image = format!(
+                "{}:{}",
+                values["image"]["repository"].as_str().unwrap(),
+                values["image"]["tag"].as_str().unwrap()
+            );
+            assert_eq!(store.info().image, image, "{chart}");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+# Dump or restore one PostgreSQL database, then count the rows of every table (panda-install
+# migrate-data; docs/moving-in.md). Environment: PHASE (dump|restore), STORE, DB_HOST, DB_PORT,
+# DB_NAME, DB_USER, DB_PASSWORD, DUMP_DIR. Prints table names and row counts, never data. A newer
+# pg_dump reads an older server (iDDS' PostgreSQL 13 with the 16 client of our chart's image).
+set -euo pipefail
+export PGHOST="$DB_HOST" PGPORT="$DB_PORT" PGUSER="$DB_USER" PGDATABASE="$DB_NAME" PGPASSWORD="$DB_PASSWORD"
+unset DB_PASSWORD
+dump="$DUMP_DIR/$STORE.dump"
+counts="$DUMP_DIR/$STORE.counts"
+
+query() {
+  psql --no-psqlrc --no-align --tuples-only --set=ON_ERROR_STOP=1 --command="$1"
+}
+
+# "<schema>.<table> <rows>" for every base table outside the system schemas, sorted
+count_rows() {
+  local table rows
+  query "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1" |
+    while IFS= read -r table; do
+      rows=$(query "SELECT count(*) FROM $table")
+      printf '%s %s\n' "$table" "$rows"
+    done
+}
+
+summary() {
+  awk '{ tables++; rows += $2 } END { printf "%d tables, %d rows\n", tables, rows }' "$1"
+}
+
+case "$PHASE" in
+  dump)
+    echo "dumping database $DB_NAME from $DB_HOST:$DB_PORT"
+    pg_dump --format=custom --no-owner --no-privileges --file="$dump.partial"
+    count_rows > "$counts.partial"
+    mv "$dump.partial" "$dump"
+    mv "$counts.partial" "$counts"
+    echo "dumped: $(summary "$counts")"
+    ;;
+  restore)
+    if [ ! -s "$dump" ] || [ ! -s "$counts" ]; then
+      echo "no dump of $STORE in $DUMP_DIR: run the dump phase first" >&2
+      exit 2
+    fi
+    echo "restoring database $DB_NAME into $DB_HOST:$DB_PORT"
+    pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbname="$DB_NAME" "$dump"
+    count_rows > "$DUMP_DIR/$STORE.restored"
+    if ! diff "$counts" "$DUMP_DIR/$STORE.restored" > "$DUMP_DIR/$STORE.diff"; then
+      echo "row counts differ (dumped < > restored):" >&2
+      cat "$DUMP_DIR/$STORE.diff" >&2
+      exit 1
+    fi
+    echo "restored, row counts match: $(summary "$counts")"
+    ;;
+  *)
+    echo "PHASE must be dump or restore" >&2
+    exit 2
+    ;;
+esac
