@@ -7,6 +7,7 @@ pub(crate) mod diagnose;
 pub(crate) mod drift;
 pub(crate) mod health;
 pub(crate) mod lock;
+pub(crate) mod prerequisites;
 pub(crate) mod records;
 
 use crate::error::{Error, Result};

@@ -6,6 +6,7 @@
 pub(crate) mod helm_args;
 pub(crate) mod install;
 pub(crate) mod recover;
+pub(crate) mod requirements;
 pub(crate) mod text;
 pub(crate) mod uninstall;
 
