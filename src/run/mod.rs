@@ -2,6 +2,7 @@
 //! the tier-by-tier run with progress and interrupts, and the report. helm runs through
 //! [`crate::helm`], the cluster is read through [`crate::kube`].
 
+pub(crate) mod checks;
 pub(crate) mod convergence;
 pub(crate) mod executor;
 pub(crate) mod interrupt;
