@@ -47,7 +47,7 @@ pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
     };
     let p = install::plan(&req, &inputs.catalog, version)?;
     executor::prepare(&p, &helm).await?;
-    let compared = compare_plan(&p, &helm, &cluster, &releases, true).await?;
+    let compared = compare_plan(&p, &helm, &cluster, &releases, true, &Default::default()).await?;
     let diffs: Vec<ReleaseDiff> = p
         .steps()
         .filter_map(|s| compared.get(&s.release.name))

@@ -15,10 +15,12 @@ use crate::output::{
     documents::{PlanDocument, RunDocument},
 };
 use crate::plan::install::{self, Mode, Request};
+use crate::plan::requirements::Requirements;
 use crate::plan::{text, Plan};
 use crate::run::convergence::{compare_plan, Decision};
 use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
+use crate::run::render;
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
 use std::collections::BTreeMap;
@@ -62,10 +64,14 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
+        // rendered once: for the prerequisite checks, then for the comparison with the cluster
+        let rendered = render::components(&p, &helm).await?;
+        let needs = Requirements::from_manifests(&p.namespace, &render::in_plan_order(&p, &rendered))?;
+        preflight::prerequisites(&cleared.cluster, &needs).await?;
         let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
             BTreeMap::new()
         } else {
-            compare_plan(&p, &helm, &cleared.cluster, &cleared.releases, false)
+            compare_plan(&p, &helm, &cleared.cluster, &cleared.releases, false, &rendered)
                 .await?
                 .into_iter()
                 .map(|(name, c)| (name, c.decision()))

@@ -4,6 +4,7 @@
 //! objects drifted is upgraded and reported `repaired`, with what was missing or changed.
 
 use super::manifests::{compare, objects, Change};
+use super::render::{Rendered, RENDERS_AT_ONCE};
 use crate::error::Result;
 use crate::helm::Helm;
 use crate::kube::drift::ObjectState;
@@ -14,9 +15,6 @@ use futures::future::try_join_all;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-
-/// How many `helm template` runs at once (they are CPU-bound).
-const RENDERS_AT_ONCE: usize = 4;
 
 /// How one release compares with the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,13 +56,14 @@ impl Comparison {
 
 /// Compares every upgrade step of `plan` with the cluster. With `always_drift` (diff) live
 /// objects are checked even when the manifests change; otherwise only when they do not (an
-/// upgrade happens anyway).
+/// upgrade happens anyway). Releases already in `rendered` are not rendered again.
 pub(crate) async fn compare_plan(
     plan: &Plan,
     helm: &Helm,
     cluster: &Cluster,
     releases: &Releases,
     always_drift: bool,
+    rendered: &Rendered,
 ) -> Result<BTreeMap<String, Comparison>> {
     let gate = Arc::new(Semaphore::new(RENDERS_AT_ONCE));
     let steps: Vec<&Step> = plan.steps().filter(|s| matches!(s.action, Action::Upgrade(_))).collect();
@@ -82,9 +81,12 @@ pub(crate) async fn compare_plan(
                     drift: vec![],
                 });
             }
-            let rendered = {
-                let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                helm.render(step, &plan.target, plan.helm).await?
+            let rendered = match rendered.get(&step.release.name) {
+                Some(manifest) => manifest.clone(),
+                None => {
+                    let _permit = gate.acquire().await.expect("the semaphore is never closed");
+                    helm.render(step, &plan.target, plan.helm).await?
+                }
             };
             let rendered = objects(&rendered, &format!("helm template of {}", step.release.name))?;
             let recorded = match record {

@@ -9,4 +9,5 @@ pub(crate) mod interrupt;
 pub(crate) mod manifests;
 pub(crate) mod preflight;
 pub(crate) mod progress;
+pub(crate) mod render;
 pub(crate) mod report;
