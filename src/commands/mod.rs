@@ -4,6 +4,7 @@
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
+pub(crate) mod doctor;
 mod inputs;
 pub(crate) mod install;
 mod instance;
@@ -49,6 +50,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Plan(args)) => install::plan(&args.deploy, ctx).await,
         Some(Command::Status(args)) => status::run(&args, ctx).await,
         Some(Command::Diff(args)) => diff::run(&args, ctx).await,
+        Some(Command::Doctor(args)) => doctor::run(&args, ctx).await,
         Some(Command::Uninstall(args)) => uninstall::run(&args, ctx).await,
         Some(Command::Recover(args)) => recover::run(&args, ctx).await,
         Some(Command::Secrets(SecretsCommand::Init(args))) => secrets::init::run(&args, ctx),
