@@ -16,7 +16,8 @@ use crate::output::{self};
 use crate::plan::install::{self, Mode, Request};
 use crate::plan::requirements::Requirements;
 use crate::run::checks::{self, Scope, SecretsNeed, Status};
-use crate::run::{executor, render};
+use crate::run::executor;
+use crate::run::render::Renders;
 use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
@@ -41,8 +42,7 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
     };
     let p = install::plan(&req, &inputs.catalog, version)?;
     executor::prepare(&p, &helm).await?;
-    let rendered = render::components(&p, &helm).await?;
-    let needs = Requirements::from_manifests(&p.namespace, &render::in_plan_order(&p, &rendered))?;
+    let needs = Requirements::from_manifests(&p.namespace, &Renders::new(&p, &helm).components().await?)?;
     let secrets = match &inputs.secrets {
         Some(file) => SecretsNeed::ThisRun {
             release: inputs.instance.secrets_release(),

@@ -20,7 +20,7 @@ use crate::plan::{text, Plan};
 use crate::run::convergence::{compare_plan, Decision};
 use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
-use crate::run::render;
+use crate::run::render::Renders;
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
 use std::collections::BTreeMap;
@@ -64,19 +64,28 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
-        // rendered once: for the prerequisite checks, then for the comparison with the cluster
-        let rendered = render::components(&p, &helm).await?;
-        let needs = Requirements::from_manifests(&p.namespace, &render::in_plan_order(&p, &rendered))?;
-        preflight::prerequisites(&cleared.cluster, &needs).await?;
-        let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
-            BTreeMap::new()
-        } else {
-            compare_plan(&p, &helm, &cleared.cluster, &cleared.releases, false, &rendered)
-                .await?
-                .into_iter()
-                .map(|(name, c)| (name, c.decision()))
-                .collect()
+        // Each release is rendered once, for the prerequisite checks and the comparison with the
+        // cluster, which run side by side (the comparison changes nothing); the checks decide first.
+        let renders = Renders::new(&p, &helm);
+        let checked = async {
+            let needs = Requirements::from_manifests(&p.namespace, &renders.components().await?)?;
+            preflight::prerequisites(&cleared.cluster, &needs).await
         };
+        let compared = async {
+            if d.force_upgrade {
+                return Ok(BTreeMap::new());
+            }
+            Ok::<BTreeMap<String, Decision>, Error>(
+                compare_plan(&p, &cleared.cluster, &cleared.releases, false, &renders)
+                    .await?
+                    .into_iter()
+                    .map(|(name, c)| (name, c.decision()))
+                    .collect(),
+            )
+        };
+        let (checked, compared) = tokio::join!(checked, compared);
+        checked?;
+        let decisions = compared?;
         let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
         let report = executor::execute(&p, &helm, &opts).await?;
         let failed = report.failed();

@@ -4,17 +4,14 @@
 //! objects drifted is upgraded and reported `repaired`, with what was missing or changed.
 
 use super::manifests::{compare, objects, Change};
-use super::render::{Rendered, RENDERS_AT_ONCE};
+use super::render::Renders;
 use crate::error::Result;
-use crate::helm::Helm;
 use crate::kube::drift::ObjectState;
 use crate::kube::records::Releases;
 use crate::kube::Cluster;
 use crate::plan::{Action, Plan, Step};
 use futures::future::try_join_all;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// How one release compares with the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,19 +53,16 @@ impl Comparison {
 
 /// Compares every upgrade step of `plan` with the cluster. With `always_drift` (diff) live
 /// objects are checked even when the manifests change; otherwise only when they do not (an
-/// upgrade happens anyway). Releases already in `rendered` are not rendered again.
+/// upgrade happens anyway). The manifests come from `renders` (each rendered once per run).
 pub(crate) async fn compare_plan(
     plan: &Plan,
-    helm: &Helm,
     cluster: &Cluster,
     releases: &Releases,
     always_drift: bool,
-    rendered: &Rendered,
+    renders: &Renders<'_>,
 ) -> Result<BTreeMap<String, Comparison>> {
-    let gate = Arc::new(Semaphore::new(RENDERS_AT_ONCE));
     let steps: Vec<&Step> = plan.steps().filter(|s| matches!(s.action, Action::Upgrade(_))).collect();
     let compared = try_join_all(steps.into_iter().map(|step| {
-        let gate = gate.clone();
         async move {
             let record = releases.get(&step.release.name);
             let deployed = record.map(|r| (r.revision, r.status.clone()));
@@ -81,13 +75,7 @@ pub(crate) async fn compare_plan(
                     drift: vec![],
                 });
             }
-            let rendered = match rendered.get(&step.release.name) {
-                Some(manifest) => manifest.clone(),
-                None => {
-                    let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                    helm.render(step, &plan.target, plan.helm).await?
-                }
-            };
+            let rendered = renders.get(&step.release.name).await?;
             let rendered = objects(&rendered, &format!("helm template of {}", step.release.name))?;
             let recorded = match record {
                 Some(r) => objects(&r.manifest, &format!("the deployed manifest of {}", r.name))?,

@@ -1,47 +1,64 @@
-//! `helm template` of a plan's releases, at most [`RENDERS_AT_ONCE`] at a time (the renders are
-//! CPU-bound): the manifests the preflight, the doctor and the convergence check all read, so an
-//! install renders each release once.
+//! `helm template` of a plan's releases, each rendered at most once per run and at most
+//! [`RENDERS_AT_ONCE`] at a time (the renders are CPU-bound). The install's prerequisite checks
+//! and its convergence check both read them, concurrently: a release's drift is checked as soon as
+//! it is rendered, while the checks wait for every component.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::helm::Helm;
-use crate::plan::{Action, Plan, Step};
+use crate::plan::{Action, Plan};
 use futures::future::try_join_all;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 /// How many `helm template` runs at once.
 pub(crate) const RENDERS_AT_ONCE: usize = 4;
 
-/// Rendered manifests by release name.
-pub(crate) type Rendered = BTreeMap<String, String>;
+/// The rendered manifests of a plan's upgrade steps, made on first use.
+pub(crate) struct Renders<'a> {
+    plan: &'a Plan,
+    helm: &'a Helm,
+    gate: Semaphore,
+    cells: BTreeMap<String, OnceCell<Result<String>>>,
+}
 
-/// Renders the upgrade steps of `plan` that `wanted` selects.
-pub(crate) async fn releases(plan: &Plan, helm: &Helm, wanted: impl Fn(&Step) -> bool) -> Result<Rendered> {
-    let gate = Arc::new(Semaphore::new(RENDERS_AT_ONCE));
-    let steps: Vec<&Step> =
-        plan.steps().filter(|s| matches!(s.action, Action::Upgrade(_)) && wanted(s)).collect();
-    let rendered = try_join_all(steps.into_iter().map(|step| {
-        let gate = gate.clone();
-        async move {
-            let _permit = gate.acquire().await.expect("the semaphore is never closed");
-            let manifest = helm.render(step, &plan.target, plan.helm).await?;
-            Ok::<_, crate::error::Error>((step.release.name.clone(), manifest))
+impl<'a> Renders<'a> {
+    pub(crate) fn new(plan: &'a Plan, helm: &'a Helm) -> Renders<'a> {
+        let cells = plan
+            .steps()
+            .filter(|s| matches!(s.action, Action::Upgrade(_)))
+            .map(|s| (s.release.name.clone(), OnceCell::new()))
+            .collect();
+        Renders { plan, helm, gate: Semaphore::new(RENDERS_AT_ONCE), cells }
+    }
+
+    /// The manifest of one release of the plan, rendered on first use.
+    pub(crate) async fn get(&self, release: &str) -> Result<String> {
+        let (Some(cell), Some(step)) =
+            (self.cells.get(release), self.plan.steps().find(|s| s.release.name == release))
+        else {
+            return Err(Error::Internal(anyhow::anyhow!("{release} is not an upgrade step of the plan")));
+        };
+        let rendered = cell
+            .get_or_init(|| async {
+                let _permit = self.gate.acquire().await.expect("the semaphore is never closed");
+                self.helm.render(step, &self.plan.target, self.plan.helm).await
+            })
+            .await;
+        match rendered {
+            Ok(manifest) => Ok(manifest.clone()),
+            Err(e) => Err(e.duplicate()),
         }
-    }))
-    .await?;
-    Ok(rendered.into_iter().collect())
-}
+    }
 
-/// The component releases only (the secrets release holds Secrets, nothing the cluster must
-/// offer), as `(release, manifest)` pairs in plan order.
-pub(crate) async fn components(plan: &Plan, helm: &Helm) -> Result<Rendered> {
-    releases(plan, helm, |s| s.release.component.is_some()).await
-}
-
-/// `(release, manifest)` pairs in plan order, for [`crate::plan::requirements`].
-pub(crate) fn in_plan_order(plan: &Plan, rendered: &Rendered) -> Vec<(String, String)> {
-    plan.steps()
-        .filter_map(|s| rendered.get(&s.release.name).map(|m| (s.release.name.clone(), m.clone())))
-        .collect()
+    /// `(release, manifest)` of every component release (the secrets release holds Secrets,
+    /// nothing the cluster must offer), in plan order.
+    pub(crate) async fn components(&self) -> Result<Vec<(String, String)>> {
+        let names: Vec<&str> = self
+            .plan
+            .steps()
+            .filter(|s| s.release.component.is_some() && self.cells.contains_key(&s.release.name))
+            .map(|s| s.release.name.as_str())
+            .collect();
+        try_join_all(names.into_iter().map(|n| async move { Ok((n.to_string(), self.get(n).await?)) })).await
+    }
 }
