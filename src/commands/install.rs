@@ -64,28 +64,25 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
-        // Each release is rendered once, for the prerequisite checks and the comparison with the
-        // cluster, which run side by side (the comparison changes nothing); the checks decide first.
+        // Each release is rendered once, for the comparison with the cluster and then for the
+        // prerequisite checks of the releases this run will apply (one left unchanged needs
+        // nothing new from the cluster, so a no-op re-run makes no extra request).
         let renders = Renders::new(&p, &helm);
-        let checked = async {
-            let needs = Requirements::from_manifests(&p.namespace, &renders.components().await?)?;
-            preflight::prerequisites(&cleared.cluster, &needs).await
+        let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
+            BTreeMap::new()
+        } else {
+            compare_plan(&p, &cleared.cluster, &cleared.releases, false, &renders)
+                .await?
+                .into_iter()
+                .map(|(name, c)| (name, c.decision()))
+                .collect()
         };
-        let compared = async {
-            if d.force_upgrade {
-                return Ok(BTreeMap::new());
-            }
-            Ok::<BTreeMap<String, Decision>, Error>(
-                compare_plan(&p, &cleared.cluster, &cleared.releases, false, &renders)
-                    .await?
-                    .into_iter()
-                    .map(|(name, c)| (name, c.decision()))
-                    .collect(),
-            )
-        };
-        let (checked, compared) = tokio::join!(checked, compared);
-        checked?;
-        let decisions = compared?;
+        let applied = |name: &str| decisions.get(name) != Some(&Decision::Unchanged);
+        let manifests = renders.components_where(applied).await?;
+        if !manifests.is_empty() {
+            let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
+            preflight::prerequisites(&cleared.cluster, &needs).await?;
+        }
         let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
         let report = executor::execute(&p, &helm, &opts).await?;
         let failed = report.failed();

@@ -2,7 +2,8 @@
 //! namespace lock taken, helm's records readable, no planned release pending (or recovered
 //! first with `--recover`), and the secrets release deployed, complete (no FIXME left) and made
 //! for the same affix. Anything that cannot be read stops the run here. Then, once the releases
-//! are rendered, [`prerequisites`]: the doctor's cheap and certain checks.
+//! are rendered and compared with the cluster, [`prerequisites`]: the doctor's cheap and certain
+//! checks for the releases the run will install or upgrade.
 
 use super::checks::{self, Scope, Status};
 use super::executor::{self, Options};

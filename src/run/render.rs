@@ -1,7 +1,6 @@
 //! `helm template` of a plan's releases, each rendered at most once per run and at most
-//! [`RENDERS_AT_ONCE`] at a time (the renders are CPU-bound). The install's prerequisite checks
-//! and its convergence check both read them, concurrently: a release's drift is checked as soon as
-//! it is rendered, while the checks wait for every component.
+//! [`RENDERS_AT_ONCE`] at a time (the renders are CPU-bound): the install's convergence check and
+//! its prerequisite checks read the same renders.
 
 use crate::error::{Error, Result};
 use crate::helm::Helm;
@@ -53,11 +52,20 @@ impl<'a> Renders<'a> {
     /// `(release, manifest)` of every component release (the secrets release holds Secrets,
     /// nothing the cluster must offer), in plan order.
     pub(crate) async fn components(&self) -> Result<Vec<(String, String)>> {
+        self.components_where(|_| true).await
+    }
+
+    /// The same for the component releases `wanted` selects by name.
+    pub(crate) async fn components_where(
+        &self,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>> {
         let names: Vec<&str> = self
             .plan
             .steps()
             .filter(|s| s.release.component.is_some() && self.cells.contains_key(&s.release.name))
             .map(|s| s.release.name.as_str())
+            .filter(|n| wanted(n))
             .collect();
         try_join_all(names.into_iter().map(|n| async move { Ok((n.to_string(), self.get(n).await?)) })).await
     }

@@ -895,3 +895,52 @@ fn doctor_version_route_api_secrets_release_and_text_output() {
     let summary = text.lines().last().unwrap();
     assert!(summary.contains(" 1 fail,") && summary.ends_with("(failed: storage.namedClasses)"), "{text}");
 }
+
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn install_preflight_checks_only_the_releases_it_applies() {
+    testbed();
+    let helm = helm4();
+    prepare_charts(&helm);
+    let ns = namespace("doctor-apply", "privileged");
+    let dir = tempfile::tempdir().unwrap();
+    let msgsvc = write(
+        dir.path(),
+        "msgsvc.yaml",
+        "activemq:\n  securityContext:\n    allowPrivilegeEscalation: true\n",
+    );
+    let values = format!("msgsvc={msgsvc}");
+    let install = |extra: &[&str]| {
+        let out = crate::support::deploy(
+            &helm,
+            &ns.0,
+            "dev",
+            &[&["-c", "msgsvc", "--values", &values][..], extra].concat(),
+        )
+        .output()
+        .unwrap();
+        (
+            out.status.code(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (code, log) = install(&[]);
+    assert_eq!(code, Some(0), "{log}");
+
+    // the namespace now enforces restricted, which the escalating pod violates
+    kubectl(&["label", "namespace", &ns.0, "pod-security.kubernetes.io/enforce=restricted", "--overwrite"]);
+    // a re-run that applies nothing needs nothing new: no check, no failure
+    let (code, log) = install(&[]);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("unchanged") && !log.contains("namespace.podSecurity"), "{log}");
+    // one that upgrades the release is refused before helm runs
+    let (code, log) = install(&["--force-upgrade"]);
+    assert_eq!(code, Some(PREFLIGHT), "{log}");
+    assert!(
+        log.contains("FAIL  namespace.podSecurity") && log.contains("Deployment/test-msgsvc-activemq"),
+        "{log}"
+    );
+    let revisions =
+        kubectl(&["get", "secrets", "-n", &ns.0, "-l", "owner=helm,name=test-msgsvc", "-o", "name"]);
+    assert_eq!(revisions.lines().count(), 1, "the refused run made a new revision:\n{revisions}");
+}
