@@ -240,6 +240,9 @@ fn doctor_cvmfs_csi_driver_created_and_removed() {
     // the shipped driver: registered on the test bed, but no node runs its plugin
     let d = doctor(&ns.0, &["-e", "atlas_testbed", "-c", "panda"]);
     d.expect("cvmfs.csiDriver", Some("CSIDriver cvmfs.csi.cern.ch"), "warn");
+    // StatefulSets whose pods mount their claim templates' volumes are admitted too
+    let psa = d.expect("namespace.podSecurity", None, "pass");
+    assert!(psa["message"].as_str().unwrap().contains("pod templates are admitted"), "{psa:#}");
 
     let d = doctor(&ns.0, &args);
     d.expect("cvmfs.csiDriver", Some(&subject), "fail");
