@@ -78,7 +78,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
                 .collect()
         };
         let applied = |name: &str| decisions.get(name) != Some(&Decision::Unchanged);
-        let manifests = renders.components_where(applied).await?;
+        let manifests = renders.components_rendering(applied).await;
         if !manifests.is_empty() {
             let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
             preflight::prerequisites(&cleared.cluster, &needs).await?;

@@ -52,21 +52,36 @@ impl<'a> Renders<'a> {
     /// `(release, manifest)` of every component release (the secrets release holds Secrets,
     /// nothing the cluster must offer), in plan order.
     pub(crate) async fn components(&self) -> Result<Vec<(String, String)>> {
-        self.components_where(|_| true).await
+        let names = self.component_names(|_| true);
+        try_join_all(names.into_iter().map(|n| async move { Ok((n.to_string(), self.get(n).await?)) })).await
     }
 
-    /// The same for the component releases `wanted` selects by name.
-    pub(crate) async fn components_where(
-        &self,
-        wanted: impl Fn(&str) -> bool,
-    ) -> Result<Vec<(String, String)>> {
-        let names: Vec<&str> = self
-            .plan
+    /// The same for the component releases `wanted` selects by name, leaving out those whose
+    /// render fails: their `helm upgrade` renders the same templates and fails the same way in its
+    /// tier, reported like any failed release (the earlier tiers still run, as without the
+    /// preflight).
+    pub(crate) async fn components_rendering(&self, wanted: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        let names = self.component_names(wanted);
+        let results = futures::future::join_all(names.iter().map(|n| self.get(n))).await;
+        names
+            .into_iter()
+            .zip(results)
+            .filter_map(|(n, r)| match r {
+                Ok(manifest) => Some((n.to_string(), manifest)),
+                Err(e) => {
+                    tracing::debug!("{n} left out of the prerequisite checks: {e}");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn component_names(&self, wanted: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.plan
             .steps()
             .filter(|s| s.release.component.is_some() && self.cells.contains_key(&s.release.name))
             .map(|s| s.release.name.as_str())
             .filter(|n| wanted(n))
-            .collect();
-        try_join_all(names.into_iter().map(|n| async move { Ok((n.to_string(), self.get(n).await?)) })).await
+            .collect()
     }
 }
