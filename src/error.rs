@@ -47,6 +47,21 @@ impl Error {
         Error::Data { path: path.into(), message: message.into() }
     }
 
+    /// The same error again (for results shared by several readers): same variant and message.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Usage(m) => Error::Usage(m.clone()),
+            Error::Data { path, message } => Error::Data { path: path.clone(), message: message.clone() },
+            Error::Graph(m) => Error::Graph(m.clone()),
+            Error::HelmUnavailable(m) => Error::HelmUnavailable(m.clone()),
+            Error::SopsUnavailable(m) => Error::SopsUnavailable(m.clone()),
+            Error::ReleaseFailed(m) => Error::ReleaseFailed(m.clone()),
+            Error::Preflight(m) => Error::Preflight(m.clone()),
+            Error::Interrupted => Error::Interrupted,
+            Error::Internal(e) => Error::Internal(anyhow::anyhow!("{e:#}")),
+        }
+    }
+
     /// The process exit code this error ends the run with.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
@@ -97,6 +112,8 @@ mod tests {
         ];
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         for e in &all {
+            assert_eq!(e.duplicate().exit_code(), e.exit_code());
+            assert_eq!(e.duplicate().to_string(), e.to_string());
             let code = example(e).exit_code();
             assert_ne!(code, 0);
             assert!(readme.contains(&format!("| {code} |")), "exit code {code} is not in README.md's table");

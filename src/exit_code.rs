@@ -22,7 +22,9 @@ pub(crate) const TOOL_UNAVAILABLE: i32 = 69;
 /// A helm release failed; releases of later tiers were not attempted.
 pub(crate) const RELEASE_FAILED: i32 = 70;
 /// A check against the cluster (or a registry) failed, or its state could not be read, before
-/// anything was changed; or the namespace lock was lost during a run.
+/// anything was changed (including the install's prerequisite checks); or the namespace lock was
+/// lost during a run. `doctor` returns it when one of its checks fails or the cluster does not
+/// answer: the same failures an install's preflight stops at.
 pub(crate) const PREFLIGHT: i32 = 75;
 /// Interrupted by SIGINT or SIGTERM; running helm processes were allowed to finish.
 pub(crate) const INTERRUPTED: i32 = 130;

@@ -79,6 +79,10 @@ pub(crate) enum Command {
     /// Show what an install would change, per release and object, against the live cluster
     /// (Secret values redacted). Exits 0 when nothing would change, 2 when something would.
     Diff(DiffArgs),
+    /// Check the cluster's prerequisites for what an install with the same arguments would
+    /// deploy (Kubernetes version, Pod Security, storage, CVMFS, nodes, ingress controller or
+    /// Gateway API, secrets release). Exits 0 when nothing fails, 75 when a check fails.
+    Doctor(DoctorArgs),
     /// Uninstall releases in reverse tier order, each tier gone before the next.
     Uninstall(UninstallArgs),
     /// Roll releases left pending by an interrupted run back to their last deployed revision
@@ -245,6 +249,29 @@ pub(crate) struct DiffArgs {
     #[command(flatten)]
     pub(crate) select: SelectArgs,
     /// Values file of the secrets release (plain or sops-encrypted): diff the secrets release too.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secrets: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    #[command(flatten)]
+    pub(crate) helm: HelmArgs,
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `doctor`: the selection an install would deploy, and where.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub(crate) instance: InstanceArgs,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+    /// Values file of the secrets release the install would deploy, plain or sops-encrypted
+    /// (checked for FIXME instead of the deployed secrets release).
     #[arg(long, value_name = "FILE")]
     pub(crate) secrets: Option<PathBuf>,
     #[command(flatten)]

@@ -16,6 +16,7 @@ use crate::output::{self};
 use crate::plan::install::{self, Mode, Request};
 use crate::run::convergence::compare_plan;
 use crate::run::executor;
+use crate::run::render::Renders;
 use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
@@ -42,7 +43,7 @@ pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
     };
     let p = install::plan(&req, &inputs.catalog, version)?;
     executor::prepare(&p, &helm).await?;
-    let compared = compare_plan(&p, &helm, &cluster, &releases, true).await?;
+    let compared = compare_plan(&p, &cluster, &releases, true, &Renders::new(&p, &helm)).await?;
     let diffs: Vec<ReleaseDiff> = p
         .steps()
         .filter_map(|s| compared.get(&s.release.name))

@@ -15,11 +15,13 @@ use crate::output::{
     documents::{PlanDocument, RunDocument},
 };
 use crate::plan::install::{self, Mode, Request};
+use crate::plan::requirements::Requirements;
 use crate::plan::{text, Plan};
 use crate::run::adopt;
 use crate::run::convergence::{compare_plan, Decision};
 use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
+use crate::run::render::Renders;
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
 use std::collections::BTreeMap;
@@ -63,8 +65,13 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
+        // Each release is rendered once, for the comparison with the cluster and then for the
+        // prerequisite checks of the releases this run will apply (one left unchanged needs
+        // nothing new from the cluster, so a no-op re-run makes no extra request); the adoption
+        // preflight reads the same renders.
+        let renders = Renders::new(&p, &helm);
         let inspected = std::time::Instant::now();
-        let adoption = adopt::inspect(&p, &helm, &cleared.cluster, &cleared.releases).await?;
+        let adoption = adopt::inspect(&p, &renders, &cleared.cluster, &cleared.releases).await?;
         tracing::debug!(
             "adoption preflight: {} finding(s) in {:?}",
             adoption.findings.len(),
@@ -75,6 +82,11 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
                 return Err(Error::Preflight(adoption.report(args.adopt)));
             }
             output::note(adoption.report(true).trim_end());
+            let manifests = renders.components_rendering(|_| true).await;
+            if !manifests.is_empty() {
+                let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
+                preflight::prerequisites(&cleared.cluster, &needs).await?;
+            }
             let decisions = BTreeMap::new();
             let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
             let report = adopt::execute(&p, &adoption, &helm, &cleared.cluster, &opts).await?;
@@ -94,12 +106,18 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
             BTreeMap::new()
         } else {
-            compare_plan(&p, &helm, &cleared.cluster, &cleared.releases, false)
+            compare_plan(&p, &cleared.cluster, &cleared.releases, false, &renders)
                 .await?
                 .into_iter()
                 .map(|(name, c)| (name, c.decision()))
                 .collect()
         };
+        let applied = |name: &str| decisions.get(name) != Some(&Decision::Unchanged);
+        let manifests = renders.components_rendering(applied).await;
+        if !manifests.is_empty() {
+            let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
+            preflight::prerequisites(&cleared.cluster, &needs).await?;
+        }
         let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
         let report = executor::execute(&p, &helm, &opts).await?;
         let failed = report.failed();

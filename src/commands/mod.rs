@@ -4,6 +4,7 @@
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
+pub(crate) mod doctor;
 pub(crate) mod flux;
 mod generated;
 pub(crate) mod import;
@@ -59,6 +60,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Plan(args)) => install::plan(&args.deploy, ctx).await,
         Some(Command::Status(args)) => status::run(&args, ctx).await,
         Some(Command::Diff(args)) => diff::run(&args, ctx).await,
+        Some(Command::Doctor(args)) => doctor::run(&args, ctx).await,
         Some(Command::Uninstall(args)) => uninstall::run(&args, ctx).await,
         Some(Command::Recover(args)) => recover::run(&args, ctx).await,
         Some(Command::Secrets(SecretsCommand::Init(args))) => secrets::init::run(&args, ctx).await,

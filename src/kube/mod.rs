@@ -9,6 +9,7 @@ pub(crate) mod drift;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod lock;
+pub(crate) mod prerequisites;
 pub(crate) mod records;
 
 use crate::error::{Error, Result};

@@ -1,8 +1,10 @@
 //! The `--output json` documents, one type per command family; their schemas are
-//! docs/run.schema.json, docs/plan.schema.json, docs/status.schema.json and docs/diff.schema.json.
+//! docs/run.schema.json, docs/plan.schema.json, docs/status.schema.json, docs/diff.schema.json and
+//! docs/doctor.schema.json.
 //! `schemaVersion` changes only on a breaking change.
 
 use crate::plan::{helm_args, Plan};
+use crate::run::checks::Check;
 use crate::run::manifests::Change;
 use crate::run::report::{Report, Status, TierWall};
 use serde::Serialize;
@@ -244,4 +246,31 @@ pub(crate) struct RotationRestart {
     pub(crate) workload: String,
     /// `deployment` or `statefulset`.
     pub(crate) kind: String,
+}
+
+/// `schemaVersion` of the doctor document (docs/doctor.schema.json), versioned on its own.
+pub(crate) const DOCTOR_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Summary {
+    pub(crate) pass: usize,
+    pub(crate) warn: usize,
+    pub(crate) fail: usize,
+    pub(crate) skip: usize,
+}
+
+/// The result of `doctor` (docs/doctor.schema.json).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DoctorDocument {
+    pub(crate) schema_version: u32,
+    pub(crate) command: &'static str,
+    pub(crate) namespace: String,
+    pub(crate) experiment: Option<String>,
+    /// The exposure modes of the rendered components.
+    pub(crate) exposure: Vec<&'static str>,
+    /// No check failed.
+    pub(crate) ok: bool,
+    pub(crate) summary: Summary,
+    pub(crate) checks: Vec<Check>,
 }

@@ -8,6 +8,7 @@ pub(crate) mod helm_args;
 pub(crate) mod install;
 pub(crate) mod migrate;
 pub(crate) mod recover;
+pub(crate) mod requirements;
 pub(crate) mod text;
 pub(crate) mod uninstall;
 

@@ -17,16 +17,15 @@ use crate::settings::yaml;
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use crate::run::render::Renders;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// Reads what the namespace holds against the plan and decides. A namespace with nothing but
 /// panda-install's objects and releases (and claims kept on purpose) costs a few list calls and no
 /// rendering; otherwise every planned release is rendered and each of its objects looked up.
 pub(crate) async fn inspect(
     plan: &Plan,
-    helm: &Helm,
+    renders: &Renders<'_>,
     cluster: &Cluster,
     releases: &Releases,
 ) -> Result<Adoption> {
@@ -61,16 +60,11 @@ pub(crate) async fn inspect(
         decided.untrack.clear();
         return Ok(decided);
     }
-    let gate = Arc::new(Semaphore::new(4));
     let steps: Vec<_> = plan.tiers.iter().flat_map(|t| t.steps.iter().map(move |s| (t.number, s))).collect();
     let rendered = try_join_all(
         steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(|(tier, step)| {
-            let gate = gate.clone();
             async move {
-                let manifest = {
-                    let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                    helm.render(step, &plan.target, plan.helm).await?
-                };
+                let manifest = renders.get(&step.release.name).await?;
                 let objects =
                     yaml::parse_stream(&manifest, &format!("the manifests of {}", step.release.name))?
                         .into_iter()

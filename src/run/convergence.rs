@@ -5,19 +5,14 @@
 
 use super::flux;
 use super::manifests::{compare, objects, Change};
+use super::render::Renders;
 use crate::error::Result;
-use crate::helm::Helm;
 use crate::kube::drift::ObjectState;
 use crate::kube::records::Releases;
 use crate::kube::Cluster;
 use crate::plan::{Action, Plan, Step};
 use futures::future::try_join_all;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
-
-/// How many `helm template` runs at once (they are CPU-bound).
-const RENDERS_AT_ONCE: usize = 4;
 
 /// How one release compares with the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,18 +54,16 @@ impl Comparison {
 
 /// Compares every upgrade step of `plan` with the cluster. With `always_drift` (diff) live
 /// objects are checked even when the manifests change; otherwise only when they do not (an
-/// upgrade happens anyway).
+/// upgrade happens anyway). The manifests come from `renders` (each rendered once per run).
 pub(crate) async fn compare_plan(
     plan: &Plan,
-    helm: &Helm,
     cluster: &Cluster,
     releases: &Releases,
     always_drift: bool,
+    renders: &Renders<'_>,
 ) -> Result<BTreeMap<String, Comparison>> {
-    let gate = Arc::new(Semaphore::new(RENDERS_AT_ONCE));
     let steps: Vec<&Step> = plan.steps().filter(|s| matches!(s.action, Action::Upgrade(_))).collect();
     let compared = try_join_all(steps.into_iter().map(|step| {
-        let gate = gate.clone();
         async move {
             let record = releases.get(&step.release.name);
             let deployed = record.map(|r| (r.revision, r.status.clone()));
@@ -83,10 +76,7 @@ pub(crate) async fn compare_plan(
                     drift: vec![],
                 });
             }
-            let rendered = {
-                let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                helm.render(step, &plan.target, plan.helm).await?
-            };
+            let rendered = renders.get(&step.release.name).await?;
             let rendered = objects(&rendered, &format!("helm template of {}", step.release.name))?;
             let recorded = match record {
                 Some(r) => objects(&r.manifest, &format!("the deployed manifest of {}", r.name))?,

@@ -3,6 +3,7 @@
 //! [`crate::helm`], the cluster is read through [`crate::kube`].
 
 pub(crate) mod adopt;
+pub(crate) mod checks;
 pub(crate) mod convergence;
 pub(crate) mod executor;
 pub(crate) mod flux;
@@ -10,4 +11,5 @@ pub(crate) mod interrupt;
 pub(crate) mod manifests;
 pub(crate) mod preflight;
 pub(crate) mod progress;
+pub(crate) mod render;
 pub(crate) mod report;

@@ -1,8 +1,11 @@
 //! Checks before any change, in order: cluster reachable, namespace present (or created), the
 //! namespace lock taken, helm's records readable, no planned release pending (or recovered
 //! first with `--recover`), and the secrets release deployed, complete (no FIXME left) and made
-//! for the same affix. Anything that cannot be read stops the run here.
+//! for the same affix. Anything that cannot be read stops the run here. Then, once the releases
+//! are rendered and compared with the cluster, [`prerequisites`]: the doctor's cheap and certain
+//! checks for the releases the run will install or upgrade.
 
+use super::checks::{self, Scope, Status};
 use super::executor::{self, Options};
 use super::interrupt::Interrupt;
 use crate::error::{Error, Result};
@@ -11,6 +14,7 @@ use crate::kube::lock::Lock;
 use crate::kube::records::Releases;
 use crate::kube::Cluster;
 use crate::plan::recover::{self, Pending};
+use crate::plan::requirements::Requirements;
 use crate::plan::Plan;
 use crate::settings::instance::Instance;
 use crate::settings::secrets_file::refuse_fixme;
@@ -47,6 +51,24 @@ pub(crate) async fn check(checks: &Checks<'_>, helm: &Helm, interrupt: &Interrup
             Err(e)
         }
     }
+}
+
+/// The doctor's preflight checks (CheckId::preflight: version, Pod Security, storage classes, CSI
+/// driver, Route API, Gateway API CRDs) against what the rendered releases need. A
+/// failure stops the run before any release changes; warnings are noted on stderr.
+pub(crate) async fn prerequisites(cluster: &Cluster, needs: &Requirements) -> Result<()> {
+    let results = checks::run(cluster, needs, None, Scope::Preflight).await;
+    for c in results.iter().filter(|c| c.status == Status::Warn) {
+        crate::output::note(&format!("preflight: {}", c.line()));
+    }
+    let failed: Vec<String> = results.iter().filter(|c| c.status == Status::Fail).map(|c| c.line()).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Preflight(format!(
+        "the cluster lacks what this deployment needs (nothing was changed; `panda-install doctor` runs every check):\n{}",
+        failed.join("\n")
+    )))
 }
 
 /// The pending releases among `names`, each with where its history lets it go back to.
@@ -125,8 +147,14 @@ async fn check_releases(
     if checks.deploys_secrets {
         return Ok(releases);
     }
-    let secrets = checks.instance.secrets_release();
-    let ns = &cluster.namespace;
+    secrets_release(&releases, checks.instance, &cluster.namespace)?;
+    Ok(releases)
+}
+
+/// The secrets release of `instance` is deployed, has no FIXME left in its values and was made
+/// for the same affix (else its hosts would not match the releases).
+pub(crate) fn secrets_release(releases: &Releases, instance: &Instance, ns: &str) -> Result<()> {
+    let secrets = instance.secrets_release();
     let record = match releases.get(&secrets) {
         Some(r) if r.status == "deployed" => r,
         Some(r) => {
@@ -145,12 +173,12 @@ async fn check_releases(
     let values = record.computed_values();
     refuse_fixme(&values, &format!("the secrets release {secrets}"))?;
     let affix = values.get("affix").and_then(|a| a.as_str()).unwrap_or_default();
-    if affix != checks.instance.affix.as_str() {
+    if affix != instance.affix.as_str() {
         return Err(Error::Preflight(format!(
             "the secrets release {secrets} was deployed with affix {affix:?} but this run uses {:?}: its hosts \
              would not match these releases",
-            checks.instance.affix.as_str()
+            instance.affix.as_str()
         )));
     }
-    Ok(releases)
+    Ok(())
 }

@@ -9,6 +9,7 @@
 mod charts;
 mod cli;
 mod converge;
+mod doctor;
 mod e2e;
 mod engines;
 mod gitops;
