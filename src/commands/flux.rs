@@ -6,7 +6,7 @@
 //! `--set` pairs as `values`, and `dependsOn` its nearest selected dependencies. The secrets
 //! release stays outside Flux, as it stays outside Argo CD.
 
-use super::generated::{write_dir, GeneratedFile};
+use super::generated::{component_plan, write_dir, GeneratedFile};
 use super::inputs::Inputs;
 use super::Context;
 use crate::cli::args::ClusterArgs;
@@ -14,11 +14,9 @@ use crate::cli::FluxArgs;
 use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::output;
-use crate::plan::install::{self, Mode, Request};
 use crate::plan::{Release, Step};
 use crate::settings::catalog::Catalog;
 use crate::settings::component::Component;
-use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
 use crate::settings::yaml;
 use serde_json::{json, Map, Value};
@@ -66,21 +64,7 @@ pub(crate) async fn run(args: &FluxArgs, ctx: &Context) -> Result<i32> {
         instance: inputs.instance.affix.apply("panda-apps"),
         timeout: wait.timeout.clone(),
     };
-    // The plan the CLI would run, without the secrets release (it stays outside Flux).
-    let mode = Mode::Install { wait, create_namespace: false, rollback_on_failure: false };
-    let req = Request {
-        instance: &inputs.instance,
-        selection: &inputs.selection,
-        target: &inputs.target,
-        secrets: None,
-        deploy_secrets: false,
-        cric_real: inputs.cric_real,
-        mode,
-    };
-    let p = install::plan(&req, &inputs.catalog, HelmVersion::ASSUMED)?;
-    for note in &p.notes {
-        output::note(&format!("panda-install flux: {note}"));
-    }
+    let p = component_plan(&inputs, wait, "flux")?;
     let selected: Vec<Component> = p.steps().filter_map(|s| s.release.component).collect();
     let mut files = Vec::new();
     for tier in &p.tiers {

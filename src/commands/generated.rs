@@ -1,10 +1,35 @@
-//! Writing generated manifests (`argocd --out`, `flux --out`): one file per object set; files an
-//! earlier run generated there (they start with the generator's header) and this one does not
-//! are removed; nothing else in the directory is touched.
+//! What the GitOps generators (`argocd`, `flux`) share: the plan they describe (the CLI's, without
+//! the secrets release) and writing their files (`--out`): one file per object set; files an
+//! earlier run generated there (they start with the generator's header) and this one does not are
+//! removed; nothing else in the directory is touched.
 
+use super::inputs::Inputs;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::plan::install::{self, Mode, Request};
+use crate::plan::Plan;
+use crate::settings::helm_version::HelmVersion;
+use crate::settings::wait::Wait;
 use std::path::Path;
+
+/// The plan the CLI would run for these inputs, without the secrets release: it stays outside
+/// GitOps. Its notes are printed, naming the generator.
+pub(crate) fn component_plan(inputs: &Inputs, wait: Wait, generator: &str) -> Result<Plan> {
+    let req = Request {
+        instance: &inputs.instance,
+        selection: &inputs.selection,
+        target: &inputs.target,
+        secrets: None,
+        deploy_secrets: false,
+        cric_real: inputs.cric_real,
+        mode: Mode::Install { wait, create_namespace: false, rollback_on_failure: false },
+    };
+    let p = install::plan(&req, &inputs.catalog, HelmVersion::ASSUMED)?;
+    for note in &p.notes {
+        output::note(&format!("panda-install {generator}: {note}"));
+    }
+    Ok(p)
+}
 
 /// One file to write: its name in the directory, its text (starting with the header) and what the
 /// "wrote" line says about it.

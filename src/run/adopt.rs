@@ -13,11 +13,11 @@ use crate::kube::Cluster;
 use crate::output;
 use crate::plan::adopt::{self, Adoption, Foreign, Rendered, Seen, Stop, KEEP, TRACKING};
 use crate::plan::{Action, Plan, Tier};
+use crate::run::render::Renders;
 use crate::settings::yaml;
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use crate::run::render::Renders;
 use std::time::{Duration, Instant};
 
 /// Reads what the namespace holds against the plan and decides. A namespace with nothing but
@@ -61,9 +61,9 @@ pub(crate) async fn inspect(
         return Ok(decided);
     }
     let steps: Vec<_> = plan.tiers.iter().flat_map(|t| t.steps.iter().map(move |s| (t.number, s))).collect();
-    let rendered = try_join_all(
-        steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(|(tier, step)| {
-            async move {
+    let rendered =
+        try_join_all(steps.into_iter().filter(|(_, s)| matches!(s.action, Action::Upgrade(_))).map(
+            |(tier, step)| async move {
                 let manifest = renders.get(&step.release.name).await?;
                 let objects =
                     yaml::parse_stream(&manifest, &format!("the manifests of {}", step.release.name))?
@@ -77,10 +77,9 @@ pub(crate) async fn inspect(
                     objects,
                 };
                 Ok::<_, Error>(rendered)
-            }
-        }),
-    )
-    .await?;
+            },
+        ))
+        .await?;
     for r in &rendered {
         for obj in &r.objects {
             let found = cluster.same_named(obj).await?;

@@ -686,12 +686,10 @@ fn relabel_chart(doc: &mut Value, from: &str, to: &str) {
     }
 }
 
-/// The values ConfigMap `<affix><component>-values` as the specified generator writes it: the value
-/// files, one key each, and the labels of docs/gitops.md ("Flux output").
-/// `panda-install flux` for `-e doma -c msgsvc,panda`, applied as generated.
-fn apply_flux_output(ns: &str, affix: &str, charts: &str, extra: &[&str]) {
+/// `panda-install flux` for the whole doma stack, applied as generated; the generated documents.
+fn apply_flux_output(ns: &str, affix: &str, charts: &str, extra: &[&str]) -> Vec<Value> {
     let out = panda_install()
-        .args(["flux", "-e", "doma", "-c", "msgsvc,panda", "-a", affix, "-n", ns, "--oci", charts])
+        .args(["flux", "-e", "doma", "-a", affix, "-n", ns, "--oci", charts])
         .args(["--chart-version", "0.1.0", "--plain-http"])
         .args(extra)
         .output()
@@ -700,11 +698,32 @@ fn apply_flux_output(ns: &str, affix: &str, charts: &str, extra: &[&str]) {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &out.stdout).unwrap();
     kubectl(&["apply", "-f", file.path().to_str().unwrap()]);
+    crate::support::yaml_documents(&String::from_utf8(out.stdout).unwrap())
 }
 
-/// What `panda-install flux` writes, applied as it is: both HelmReleases Ready, panda installed
-/// only after msgsvc was Ready, real helm releases with the CLI's names, the same objects as
-/// `panda-install --template`, and a changed value file reaching the cluster.
+/// Each generated HelmRelease's name with the names it depends on (sorted).
+fn helm_release_dependencies(generated: &[Value]) -> BTreeMap<String, Vec<String>> {
+    generated
+        .iter()
+        .filter(|d| d["kind"] == "HelmRelease")
+        .map(|d| {
+            let mut needs: Vec<String> = d["spec"]["dependsOn"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| n["name"].as_str().unwrap().to_string())
+                .collect();
+            needs.sort();
+            (d["metadata"]["name"].as_str().unwrap().to_string(), needs)
+        })
+        .collect()
+}
+
+/// What `panda-install flux` writes for the doma stack, applied as it is: every HelmRelease Ready,
+/// each installed only after the releases it depends on were Ready (tier order), real helm releases
+/// with the CLI's names, the same objects as `panda-install --template`, status and diff content
+/// with them, an install refusing to take them from Flux, and a changed value file reaching the
+/// cluster.
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn flux_reconciles_the_specified_objects_in_dependency_order() {
@@ -714,40 +733,47 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
     push_charts(&helm, &engines.charts);
     deploy_secrets(&helm, affix, &ns.0);
     let start = Instant::now();
-    apply_flux_output(&ns.0, affix, &engines.charts, &[]);
+    let generated = apply_flux_output(&ns.0, affix, &engines.charts, &[]);
+    let dependencies = helm_release_dependencies(&generated);
+    assert!(dependencies.len() >= 6, "the doma stack as HelmReleases: {dependencies:?}");
+    assert_eq!(dependencies["fx-panda"], ["fx-iam", "fx-msgsvc"], "panda waits for tier 1");
 
-    let (msgsvc_ready, panda) = loop {
+    let ready: BTreeMap<String, Value> = loop {
         let list = json(&["get", "helmreleases.helm.toolkit.fluxcd.io", "-n", &ns.0, "-o", "json"]);
-        let by_name: BTreeMap<&str, &Value> = list["items"]
+        let by_name: BTreeMap<String, Value> = list["items"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| (h["metadata"]["name"].as_str().unwrap(), h))
+            .map(|h| (h["metadata"]["name"].as_str().unwrap().to_string(), h.clone()))
             .collect();
-        let msgsvc = by_name.get("fx-msgsvc").and_then(|h| helm_release_ready(h));
-        let panda = by_name.get("fx-panda").filter(|h| helm_release_ready(h).is_some());
-        if let (Some(m), Some(p)) = (msgsvc, panda) {
-            break (m, (*p).clone());
+        if dependencies.keys().all(|n| by_name.get(n).and_then(helm_release_ready).is_some()) {
+            break by_name;
         }
         let states: Vec<String> =
             by_name.iter().map(|(n, h)| format!("{n}: {}", h["status"]["conditions"])).collect();
         assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "HelmReleases not Ready after 300 s:\n{}",
+            start.elapsed() < Duration::from_secs(420),
+            "HelmReleases not Ready after 420 s:\n{}",
             states.join("\n")
         );
         std::thread::sleep(Duration::from_secs(1));
     };
-    let panda_deployed = panda["status"]["history"][0]["firstDeployed"].as_str().unwrap().to_string();
-    println!("Flux: fx-msgsvc Ready at {msgsvc_ready}, fx-panda first deployed at {panda_deployed}; both Ready {:.1} s after apply", start.elapsed().as_secs_f64());
-    // RFC 3339 UTC timestamps of one format compare as strings.
-    assert!(
-        panda_deployed >= msgsvc_ready,
-        "panda was installed ({panda_deployed}) before msgsvc was Ready ({msgsvc_ready})"
-    );
+    println!("Flux: {} HelmReleases Ready {:.1} s after apply", ready.len(), start.elapsed().as_secs_f64());
+    for (name, needs) in &dependencies {
+        let deployed = ready[name]["status"]["history"][0]["firstDeployed"].as_str().unwrap().to_string();
+        for need in needs {
+            let need_ready = helm_release_ready(&ready[need]).unwrap();
+            println!("  {name} first deployed {deployed}; {need} Ready {need_ready}");
+            // RFC 3339 UTC timestamps of one format compare as strings.
+            assert!(
+                deployed >= need_ready,
+                "{name} was installed ({deployed}) before {need} was Ready ({need_ready})"
+            );
+        }
+    }
 
     let releases = helm_releases(&helm, &ns.0);
-    for name in ["fx-secrets", "fx-msgsvc", "fx-panda"] {
+    for name in dependencies.keys().chain(std::iter::once(&"fx-secrets".to_string())) {
         assert!(releases.contains(&(name.to_string(), "deployed".to_string())), "{name} in {releases:?}");
     }
     let listed = Command::new(&helm).args(["list", "-n", &ns.0, "-o", "json"]).output().unwrap();
@@ -758,8 +784,7 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
         .to_string();
     assert!(chart.starts_with("panda-0.1.0+"), "Flux records the OCI digest in the chart version: {chart}");
     let pods = assert_all_pods_ready(&ns.0);
-    let mut rendered =
-        template(&root(), &helm, &["-e", "doma", "-c", "msgsvc,panda", "-a", affix, "-n", &ns.0]);
+    let mut rendered = template(&root(), &helm, &["-e", "doma", "-a", affix, "-n", &ns.0]);
     // helm derives the helm.sh/chart label from the chart version, which Flux records with the OCI
     // digest (`panda-0.1.0+f2368fc49fb5` -> label `panda-0.1.0_f2368fc49fb5`): expect exactly that.
     for release in listed.as_array().unwrap() {
@@ -774,14 +799,9 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
     println!("Flux: {pods} pods Ready; {compared} live objects equal to panda-install --template; panda chart {chart}");
 
     // status and diff judge the Flux-made releases by what they deploy: healthy, nothing to change
-    let status = crate::support::command(&helm, &["status", "-a", affix, "-c", "msgsvc,panda"], &ns.0, &[]);
+    let status = crate::support::command(&helm, &["status", "-a", affix], &ns.0, &[]);
     assert_eq!(status.status.code(), Some(0), "status: {}", String::from_utf8_lossy(&status.stdout));
-    let diff = crate::support::command(
-        &helm,
-        &["diff", "-a", affix, "-e", "doma", "-c", "msgsvc,panda"],
-        &ns.0,
-        &[],
-    );
+    let diff = crate::support::command(&helm, &["diff", "-a", affix, "-e", "doma"], &ns.0, &[]);
     assert_eq!(
         diff.status.code(),
         Some(0),

@@ -10,7 +10,7 @@ mod image_updater;
 pub(crate) mod manifest;
 mod secrets;
 
-use super::generated::{write_dir as write_generated, GeneratedFile};
+use super::generated::{component_plan, write_dir as write_generated, GeneratedFile};
 use super::inputs::Inputs;
 use super::Context;
 use crate::cli::args::ClusterArgs;
@@ -18,9 +18,7 @@ use crate::cli::ArgocdArgs;
 use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::output;
-use crate::plan::install::{self, Mode, Request};
 use crate::settings::affix::Affix;
-use crate::settings::helm_version::HelmVersion;
 use crate::settings::instance::{AffixSource, Instance};
 use manifest::{ChartSource, Generated, GitRef, Target, GENERATED_HEADER};
 use std::path::{Component as PathPart, Path, PathBuf};
@@ -63,22 +61,7 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
         },
     };
 
-    // The plan the CLI would run, without the secrets release: it stays outside Argo CD.
-    let mode =
-        Mode::Install { wait: Default::default(), create_namespace: false, rollback_on_failure: false };
-    let req = Request {
-        instance: &inputs.instance,
-        selection: &inputs.selection,
-        target: &inputs.target,
-        secrets: None,
-        deploy_secrets: false,
-        cric_real: inputs.cric_real,
-        mode,
-    };
-    let p = install::plan(&req, catalog, HelmVersion::ASSUMED)?;
-    for note in &p.notes {
-        output::note(&format!("panda-install argocd: {note}"));
-    }
+    let p = component_plan(&inputs, Default::default(), "argocd")?;
     let repo = RepoPaths::new(&catalog.root)?;
     let mut apps = manifest::children(&p, &target, &|path| repo.relative(path))?;
     let source = inputs.secrets.as_ref().map(|f| {
