@@ -139,6 +139,12 @@ fn deploy_secrets(helm: &Path, affix: &str, ns: &str) {
 
 /// `panda-install --root REPO --template ARGS` with the test secrets, as JSON documents.
 fn template(repo: &Path, helm: &Path, args: &[&str]) -> Vec<Value> {
+    template_with_sources(repo, helm, args).into_iter().map(|(_, doc)| doc).collect()
+}
+
+/// The same, each document with the template it came from (helm's `# Source:` line, e.g.
+/// `harvester/templates/x.yaml`, or `harvester/charts/harvester/templates/x.yaml` for a sub-chart).
+fn template_with_sources(repo: &Path, helm: &Path, args: &[&str]) -> Vec<(String, Value)> {
     let out = panda_install()
         .arg("--root")
         .arg(repo)
@@ -151,7 +157,14 @@ fn template(repo: &Path, helm: &Path, args: &[&str]) -> Vec<Value> {
         .unwrap();
     assert!(out.status.success(), "--template {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs = crate::support::yaml_documents(&text);
+    let docs: Vec<(String, Value)> = text
+        .split("\n---\n")
+        .flat_map(|part| {
+            let source =
+                part.lines().find_map(|l| l.strip_prefix("# Source: ")).unwrap_or_default().to_string();
+            crate::support::yaml_documents(part).into_iter().map(move |d| (source.clone(), d))
+        })
+        .collect();
     assert!(!docs.is_empty(), "--template {args:?} rendered nothing");
     docs
 }
@@ -784,17 +797,37 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
         .to_string();
     assert!(chart.starts_with("panda-0.1.0+"), "Flux records the OCI digest in the chart version: {chart}");
     let pods = assert_all_pods_ready(&ns.0);
-    let mut rendered = template(&root(), &helm, &["-e", "doma", "-a", affix, "-n", &ns.0]);
     // helm derives the helm.sh/chart label from the chart version, which Flux records with the OCI
-    // digest (`panda-0.1.0+f2368fc49fb5` -> label `panda-0.1.0_f2368fc49fb5`): expect exactly that.
-    for release in listed.as_array().unwrap() {
-        let chart = release["chart"].as_str().unwrap();
-        if let Some((plain, _digest)) = chart.split_once('+') {
-            for doc in &mut rendered {
-                relabel_chart(doc, plain, &chart.replace('+', "_"));
-            }
-        }
-    }
+    // digest (`panda-0.1.0+f2368fc49fb5` -> label `panda-0.1.0_f2368fc49fb5`) for the top-level
+    // chart only; its sub-charts keep theirs (harvester's sub-chart harvester stays
+    // `harvester-0.1.0`): expect exactly that.
+    let recorded: BTreeMap<String, String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r["chart"]
+                .as_str()?
+                .split_once('+')
+                .map(|(plain, _)| plain.to_string())
+                .zip(r["chart"].as_str().map(|c| c.replace('+', "_")))
+        })
+        .collect();
+    let rendered: Vec<Value> =
+        template_with_sources(&root(), &helm, &["-e", "doma", "-a", affix, "-n", &ns.0])
+            .into_iter()
+            .map(|(source, mut doc)| {
+                let top_level = source.split('/').nth(1) == Some("templates");
+                if let (true, Some(label)) = (top_level, doc["metadata"]["labels"]["helm.sh/chart"].as_str())
+                {
+                    if let Some(to) = recorded.get(label).cloned() {
+                        let from = label.to_string();
+                        relabel_chart(&mut doc, &from, &to);
+                    }
+                }
+                doc
+            })
+            .collect();
     let compared = assert_live_matches(&ns.0, &rendered);
     println!("Flux: {pods} pods Ready; {compared} live objects equal to panda-install --template; panda chart {chart}");
 
