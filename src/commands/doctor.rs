@@ -5,6 +5,7 @@
 //! when one does or the cluster does not answer.
 
 use super::inputs::Inputs;
+use super::instance;
 use super::Context;
 use crate::cli::args::OutputFormat;
 use crate::cli::DoctorArgs;
@@ -21,7 +22,7 @@ use crate::run::render::Renders;
 use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
-    let inputs = Inputs::resolve(
+    let mut inputs = Inputs::resolve(
         ctx,
         &args.root,
         &args.instance,
@@ -32,6 +33,15 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
     .await?;
     let helm = ctx.helm(&args.helm)?;
     let version = helm.version().await?;
+    let cluster = Cluster::connect(&inputs.target).await;
+    if let (Ok(cluster), None, None) = (&cluster, &args.instance.affix, &args.secrets) {
+        // like status and diff: the instance deployed in the namespace, if there is one; before
+        // the first deployment, the affix the install would use
+        let releases = cluster.releases().await?;
+        if releases.latest.values().any(|r| r.chart_name == inputs.catalog.secrets_name) {
+            inputs.instance = instance::find(None, &releases, &inputs.catalog, &inputs.target.namespace)?;
+        }
+    }
     let req = Request {
         instance: &inputs.instance,
         selection: &inputs.selection,
@@ -52,7 +62,7 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
         },
         None => SecretsNeed::Deployed { instance: inputs.instance.clone() },
     };
-    let results = match Cluster::connect(&inputs.target).await {
+    let results = match cluster {
         Ok(cluster) => checks::run(&cluster, &needs, Some(&secrets), Scope::All).await,
         Err(Error::Preflight(why)) => checks::unreachable(&why, Scope::All),
         Err(e) => return Err(e),

@@ -947,3 +947,39 @@ fn install_preflight_checks_only_the_releases_it_applies() {
         kubectl(&["get", "secrets", "-n", &ns.0, "-l", "owner=helm,name=test-msgsvc", "-o", "name"]);
     assert_eq!(revisions.lines().count(), 1, "the refused run made a new revision:\n{revisions}");
 }
+
+/// Without -a, doctor checks the instance deployed in the namespace (as status and diff do), and
+/// before the first deployment the affix an install would use; two instances make the user choose.
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn doctor_checks_the_instance_deployed_in_the_namespace() {
+    testbed();
+    let helm = helm4();
+    prepare_charts(&helm);
+    let ns = namespace("doctor-instance", "baseline");
+    let msgsvc = ["-e", "dev", "-c", "msgsvc"];
+    let d = doctor(&ns.0, &msgsvc);
+    d.expect("secrets.release", Some("release test-secrets"), "fail");
+    let deploy_secrets = |affix: &str| {
+        let status = Command::new(&helm)
+            .args(["upgrade", "--install", &format!("{affix}secrets")])
+            .arg(root().join("secrets"))
+            .args(["-n", &ns.0, "-f"])
+            .arg(root().join(TEST_SECRETS))
+            .args(["--set-string", &format!("affix={affix}")])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    deploy_secrets("found-");
+    let d = doctor(&ns.0, &msgsvc);
+    d.expect("secrets.release", Some("release found-secrets"), "pass");
+    deploy_secrets("other-");
+    let out =
+        panda_install().args(["doctor", "-n", &ns.0]).args(msgsvc).arg("--helm").arg(&helm).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("several instances"));
+    let d = doctor(&ns.0, &[&msgsvc[..], &["-a", "other-"]].concat());
+    d.expect("secrets.release", Some("release other-secrets"), "pass");
+}
