@@ -63,5 +63,8 @@ fn init_tracing(verbose: u8) {
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // a closed stderr (`2>&1 | head`) must not turn into a panic (its own report uses
+        // eprintln!), which would end the run without releasing the namespace lock
+        .log_internal_errors(false)
         .try_init();
 }

@@ -9,6 +9,7 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -147,7 +148,11 @@ async fn renew(api: Api<Lease>, holder: String, version: Arc<Mutex<Option<String
                 tracing::warn!("cannot renew the lock {LEASE_NAME}: {why}");
                 // two misses leave less than one renewal period before the lease expires
                 if failures >= 2 || why.starts_with("taken over") {
-                    eprintln!("panda-install: lost the namespace lock ({why}): starting nothing new");
+                    // a closed stderr is ignored (eprintln! would panic)
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "panda-install: lost the namespace lock ({why}): starting nothing new"
+                    );
                     lost.store(true, Ordering::SeqCst);
                     return;
                 }

@@ -28,7 +28,9 @@ impl Interrupt {
                     _ = int.recv() => {},
                     _ = term.recv() => {},
                 }
-                eprintln!("panda-install: interrupted: starting nothing new, waiting for running commands to finish");
+                crate::output::note(
+                    "panda-install: interrupted: starting nothing new, waiting for running commands to finish",
+                );
                 flag.store(true, Ordering::SeqCst);
                 runner.cancel_running();
             }
