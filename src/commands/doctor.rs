@@ -36,10 +36,12 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
     let cluster = Cluster::connect(&inputs.target).await;
     if let (Ok(cluster), None, None) = (&cluster, &args.instance.affix, &args.secrets) {
         // like status and diff: the instance deployed in the namespace, if there is one; before
-        // the first deployment, the affix the install would use
-        let releases = cluster.releases().await?;
-        if releases.latest.values().any(|r| r.chart_name == inputs.catalog.secrets_name) {
-            inputs.instance = instance::find(None, &releases, &inputs.catalog, &inputs.target.namespace)?;
+        // the first deployment, the affix the install would use. Records that cannot be read do
+        // not stop a doctor: the secrets.release check reads them again and reports them unreadable
+        if let Ok(releases) = cluster.releases().await {
+            if releases.latest.values().any(|r| r.chart_name == inputs.catalog.secrets_name) {
+                inputs.instance = instance::find(None, &releases, &inputs.catalog, &inputs.target.namespace)?;
+            }
         }
     }
     let req = Request {

@@ -811,6 +811,12 @@ fn doctor_version_route_api_secrets_release_and_text_output() {
     d.expect("cluster.reachable", None, "pass");
     let v = d.expect("kubernetes.version", None, "fail");
     assert!(v["message"].as_str().unwrap().contains("older than 1.27"), "{v:#}");
+    // records this server will not list stop neither the doctor nor pass for "not installed"
+    let records = d.expect("secrets.release", Some("release test-secrets"), "fail");
+    assert!(
+        records["message"].as_str().unwrap().contains("cannot list helm's release records"),
+        "{records:#}"
+    );
     drop(old);
 
     // unreachable: cluster.reachable fails and everything else is skipped
