@@ -16,6 +16,7 @@ use crate::kube::Cluster;
 use crate::plan::recover::{self, Pending};
 use crate::plan::requirements::Requirements;
 use crate::plan::Plan;
+use crate::settings::affix::Affix;
 use crate::settings::instance::Instance;
 use crate::settings::secrets_file::refuse_fixme;
 use crate::settings::wait::Wait;
@@ -164,10 +165,16 @@ pub(crate) fn secrets_release(releases: &Releases, instance: &Instance, ns: &str
         )))
         }
         None => {
+            let others = other_instances(releases);
+            let hint = if others.is_empty() {
+                String::new()
+            } else {
+                format!(". Namespace {ns} holds {}: pass its -a to act on that instance", others.join(", "))
+            };
             return Err(Error::Preflight(format!(
                 "the secrets release {secrets} is not installed in namespace {ns}: deploy it first \
-                 (`panda-install secrets deploy -f FILE`, or --secrets FILE)"
-            )))
+                 (`panda-install secrets deploy -f FILE`, or --secrets FILE){hint}"
+            )));
         }
     };
     let values = record.computed_values();
@@ -181,4 +188,60 @@ pub(crate) fn secrets_release(releases: &Releases, instance: &Instance, ns: &str
         )));
     }
     Ok(())
+}
+
+/// The secrets releases of the namespace's instances, as `NAME (-a "AFFIX")`: a release whose
+/// recorded affix names it `<affix>secrets`. Used to point a run without `-a` at what is there.
+fn other_instances(releases: &Releases) -> Vec<String> {
+    releases
+        .latest
+        .values()
+        .filter_map(|r| {
+            let values = r.computed_values();
+            let raw = values.get("affix")?.as_str()?;
+            let affix = Affix::parse(raw).ok()?;
+            (affix.apply("secrets") == r.name).then(|| format!("{} (-a {raw:?})", r.name))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::records::Record;
+    use serde_json::json;
+
+    fn record(name: &str, config: serde_json::Value) -> Record {
+        Record {
+            name: name.into(),
+            revision: 1,
+            status: "deployed".into(),
+            chart_name: "secrets".into(),
+            chart_version: "0.1.0".into(),
+            manifest: String::new(),
+            config,
+            chart_values: json!({}),
+        }
+    }
+
+    fn releases(records: Vec<Record>) -> Releases {
+        Releases { latest: records.into_iter().map(|r| (r.name.clone(), r)).collect(), ..Default::default() }
+    }
+
+    #[test]
+    fn a_missing_secrets_release_names_the_instances_that_are_there() {
+        let there = releases(vec![
+            record("blah-secrets", json!({"affix": "blah-"})),
+            // a release of another chart that happens to carry an affix value is no instance
+            record("blah-panda", json!({"affix": "blah-"})),
+        ]);
+        let instance = Instance::from_flag("test-").unwrap();
+        let e = secrets_release(&there, &instance, "panda").unwrap_err().to_string();
+        assert!(e.contains("test-secrets is not installed in namespace panda"), "{e}");
+        assert!(e.contains(r#"holds blah-secrets (-a "blah-")"#), "{e}");
+        assert!(!e.contains("blah-panda"), "{e}");
+
+        let e = secrets_release(&releases(vec![]), &instance, "panda").unwrap_err().to_string();
+        assert!(!e.contains("holds"), "{e}");
+    }
 }
