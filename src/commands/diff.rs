@@ -13,7 +13,7 @@ use crate::exit_code;
 use crate::kube::Cluster;
 use crate::output::documents::{DiffDocument, ReleaseDiff, SCHEMA_VERSION};
 use crate::output::{self};
-use crate::plan::install::{self, Mode, Request};
+use crate::plan::install::Mode;
 use crate::run::convergence::compare_plan;
 use crate::run::executor;
 use crate::run::render::Renders;
@@ -32,16 +32,7 @@ pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
         inputs.instance = instance::find(None, &releases, &inputs.catalog, &inputs.target.namespace)?;
     }
     let mode = Mode::Install { wait: Wait::default(), create_namespace: false, rollback_on_failure: false };
-    let req = Request {
-        instance: &inputs.instance,
-        selection: &inputs.selection,
-        target: &inputs.target,
-        secrets: inputs.secrets.as_ref(),
-        deploy_secrets: inputs.secrets.is_some(),
-        cric_real: inputs.cric_real,
-        mode,
-    };
-    let p = install::plan(&req, &inputs.catalog, version)?;
+    let p = inputs.plan(mode, version)?;
     executor::prepare(&p, &helm).await?;
     let compared = compare_plan(&p, &cluster, &releases, true, &Renders::new(&p, &helm)).await?;
     let diffs: Vec<ReleaseDiff> = p

@@ -14,7 +14,7 @@ use crate::exit_code;
 use crate::kube::Cluster;
 use crate::output::documents::{DoctorDocument, Summary, DOCTOR_SCHEMA_VERSION};
 use crate::output::{self};
-use crate::plan::install::{self, Mode, Request};
+use crate::plan::install::Mode;
 use crate::plan::requirements::Requirements;
 use crate::run::checks::{self, Scope, SecretsNeed, Status};
 use crate::run::executor;
@@ -44,16 +44,8 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
             }
         }
     }
-    let req = Request {
-        instance: &inputs.instance,
-        selection: &inputs.selection,
-        target: &inputs.target,
-        secrets: inputs.secrets.as_ref(),
-        deploy_secrets: inputs.secrets.is_some(),
-        cric_real: inputs.cric_real,
-        mode: Mode::Install { wait: Wait::default(), create_namespace: false, rollback_on_failure: false },
-    };
-    let p = install::plan(&req, &inputs.catalog, version)?;
+    let mode = Mode::Install { wait: Wait::default(), create_namespace: false, rollback_on_failure: false };
+    let p = inputs.plan(mode, version)?;
     executor::prepare(&p, &helm).await?;
     let needs = Requirements::from_manifests(&p.namespace, &Renders::new(&p, &helm).components().await?)?;
     let secrets = match &inputs.secrets {

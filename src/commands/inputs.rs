@@ -4,7 +4,10 @@
 use super::Context;
 use crate::cli::args::{ClusterArgs, InstanceArgs, RootArgs, SelectArgs, SopsArgs};
 use crate::error::Result;
+use crate::plan::install::{self, Mode, Request};
+use crate::plan::Plan;
 use crate::settings::catalog::Catalog;
+use crate::settings::helm_version::HelmVersion;
 use crate::settings::instance::Instance;
 use crate::settings::secrets_file::{Read, SecretsFile};
 use crate::settings::selection::Selection;
@@ -60,5 +63,20 @@ impl Inputs {
         let selection = Selection::resolve(select, &catalog)?;
         let target = ClusterTarget::resolve(cluster, &ProcessEnv)?;
         Ok(Inputs { catalog, instance, selection, target, secrets, cric_real })
+    }
+
+    /// The install plan of these inputs in `mode` (install, dry run, template, and the render
+    /// that diff and doctor compare or check).
+    pub(crate) fn plan(&self, mode: Mode, version: HelmVersion) -> Result<Plan> {
+        let req = Request {
+            instance: &self.instance,
+            selection: &self.selection,
+            target: &self.target,
+            secrets: self.secrets.as_ref(),
+            deploy_secrets: self.secrets.is_some(),
+            cric_real: self.cric_real,
+            mode,
+        };
+        install::plan(&req, &self.catalog, version)
     }
 }

@@ -14,7 +14,7 @@ use crate::output::{
     self,
     documents::{PlanDocument, RunDocument},
 };
-use crate::plan::install::{self, Mode, Request};
+use crate::plan::install::Mode;
 use crate::plan::requirements::Requirements;
 use crate::plan::{text, Plan};
 use crate::run::adopt;
@@ -36,7 +36,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let helm = ctx.helm(&d.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
     if args.template {
-        let p = build(&inputs, Mode::Template, version)?;
+        let p = inputs.plan(Mode::Template, version)?;
         executor::render_all(&p, &helm, &ctx.interrupt).await?;
         return Ok(exit_code::SUCCESS);
     }
@@ -48,7 +48,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         create_namespace: d.create_namespace,
         rollback_on_failure: d.rollback_on_failure,
     };
-    let p = build(&inputs, mode, version)?;
+    let p = inputs.plan(mode, version)?;
     tracing::info!("using {} ({version})", helm.display());
     for line in text::render(&p, &helm.display()).lines() {
         tracing::info!("{line}");
@@ -149,7 +149,7 @@ pub(crate) async fn plan(d: &DeployArgs, ctx: &Context) -> Result<i32> {
         create_namespace: d.create_namespace,
         rollback_on_failure: d.rollback_on_failure,
     };
-    let mut p = build(&inputs, mode, version)?;
+    let mut p = inputs.plan(mode, version)?;
     p.notes.extend(note);
     if d.recover {
         p.notes.push(
@@ -170,19 +170,6 @@ async fn resolve(d: &DeployArgs, ctx: &Context) -> Result<Inputs> {
     }
     let secrets = d.secrets.as_deref().map(|p| (p, &d.sops));
     Inputs::resolve(ctx, &d.root, &d.instance, &d.select, secrets, &d.cluster).await
-}
-
-fn build(inputs: &Inputs, mode: Mode, version: HelmVersion) -> Result<Plan> {
-    let req = Request {
-        instance: &inputs.instance,
-        selection: &inputs.selection,
-        target: &inputs.target,
-        secrets: inputs.secrets.as_ref(),
-        deploy_secrets: inputs.secrets.is_some(),
-        cric_real: inputs.cric_real,
-        mode,
-    };
-    install::plan(&req, &inputs.catalog, version)
 }
 
 /// Prints the summary (or the JSON document) of a plan that ran and returns its exit code:
