@@ -1,8 +1,8 @@
-"""migrate-data's scripts (src/plan/migrate/*.sh, the very text its Jobs run: a Rust unit test checks
-the Job's command is that file) against real servers on loopback: an "old" and a "new" MariaDB 10.11
-and PostgreSQL 15 (Debian's; the Jobs use the 11.4 and 16 clients of our charts' images). The old one
-is filled with awkward data, dumped, restored into the new one; the row counts must match and the
-table contents must be identical. A deliberate break (a count changed in the dump's record) must make
+"""migrate-data's scripts (src/plan/migrate/<engine>.sh then phases.sh, the very text its Jobs run:
+a Rust unit test checks the Job's command is that text) against real servers on loopback: an "old"
+and a "new" MariaDB 10.11 and PostgreSQL 15 (Debian's; the Jobs use the 11.4 and 16 clients of our
+charts' images). The old one is filled with awkward data, dumped, restored into the new one; the row
+counts must match and the table contents must be identical. A deliberate break (a count changed in the dump's record) must make
 the restore fail, naming the table. What this does not prove: the bitnami image's data and the
 PostgreSQL 13 -> 16 step themselves (Debian has neither); both are the clients' documented paths."""
 import os
@@ -14,8 +14,12 @@ PASSWORD = "old-and-new 'pw' $x"
 
 
 def script(ctx, engine):
-    with open(os.path.join(ctx.root, "src/plan/migrate/%s.sh" % engine)) as handle:
-        return handle.read()
+    """The Job's script: the engine's file, a newline, then phases.sh (as src/plan/migrate/mod.rs joins them)."""
+    parts = []
+    for name in (engine, "phases"):
+        with open(os.path.join(ctx.root, "src/plan/migrate/%s.sh" % name)) as handle:
+            parts.append(handle.read())
+    return "\n".join(parts)
 
 
 def run_phase(ctx, engine, phase, store, port, database, user, dump_dir, check_rc=True):

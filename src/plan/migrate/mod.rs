@@ -56,8 +56,9 @@ pub(crate) struct StoreInfo {
     pub(crate) uid: i64,
 }
 
-const MARIADB: &str = include_str!("mariadb.sh");
-const POSTGRES: &str = include_str!("postgres.sh");
+/// A Job's script: the engine's connection, row count, dump and restore, then the phases both share.
+const MARIADB: &str = concat!(include_str!("mariadb.sh"), "\n", include_str!("phases.sh"));
+const POSTGRES: &str = concat!(include_str!("postgres.sh"), "\n", include_str!("phases.sh"));
 
 impl Store {
     pub(crate) fn info(self) -> StoreInfo {

@@ -22,36 +22,13 @@ count_rows() {
     done
 }
 
-summary() {
-  awk '{ tables++; rows += $2 } END { printf "%d tables, %d rows\n", tables, rows }' "$1"
+# the whole database, custom format, into the file $1
+dump_database() {
+  pg_dump --format=custom --no-owner --no-privileges --file="$1"
 }
 
-case "$PHASE" in
-  dump)
-    echo "dumping database $DB_NAME from $DB_HOST:$DB_PORT"
-    pg_dump --format=custom --no-owner --no-privileges --file="$dump.partial"
-    count_rows > "$counts.partial"
-    mv "$dump.partial" "$dump"
-    mv "$counts.partial" "$counts"
-    echo "dumped: $(summary "$counts")"
-    ;;
-  restore)
-    if [ ! -s "$dump" ] || [ ! -s "$counts" ]; then
-      echo "no dump of $STORE in $DUMP_DIR: run the dump phase first" >&2
-      exit 2
-    fi
-    echo "restoring database $DB_NAME into $DB_HOST:$DB_PORT"
-    pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbname="$DB_NAME" "$dump"
-    count_rows > "$DUMP_DIR/$STORE.restored"
-    if ! diff "$counts" "$DUMP_DIR/$STORE.restored" > "$DUMP_DIR/$STORE.diff"; then
-      echo "row counts differ (dumped < > restored):" >&2
-      cat "$DUMP_DIR/$STORE.diff" >&2
-      exit 1
-    fi
-    echo "restored, row counts match: $(summary "$counts")"
-    ;;
-  *)
-    echo "PHASE must be dump or restore" >&2
-    exit 2
-    ;;
-esac
+restore_database() {
+  pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbname="$DB_NAME" "$dump"
+}
+
+# The dump and restore phases follow, from phases.sh (the Job runs both files as one script).
