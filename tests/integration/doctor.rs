@@ -16,7 +16,7 @@ use crate::support::{
     Namespace, TEST_SECRETS,
 };
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
@@ -24,6 +24,15 @@ static CLUSTER: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What a doctor test starts from: the test bed, the charts prepared, helm 4, the lock on the
+/// cluster (held while the guard lives) and the list of changes to undo.
+fn start() -> (PathBuf, MutexGuard<'static, ()>, Restore) {
+    testbed();
+    let helm = helm4();
+    prepare_charts(&helm);
+    (helm, serial(), Restore::new())
 }
 
 const PREFLIGHT: i32 = 75;
@@ -141,11 +150,7 @@ impl Doctor {
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn doctor_pod_security_storage_classes_and_the_preflight() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let _serial = serial();
-    let mut restore = Restore::new();
+    let (helm, _serial, mut restore) = start();
     let id = unique_namespace("doc");
     let dir = tempfile::tempdir().unwrap();
     let class = format!("{id}-class");
@@ -219,11 +224,7 @@ fn doctor_pod_security_storage_classes_and_the_preflight() {
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn doctor_cvmfs_csi_driver_created_and_removed() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let _serial = serial();
-    let mut restore = Restore::new();
+    let (_, _serial, mut restore) = start();
     let id = unique_namespace("doc");
     let driver = format!("{id}.csi.example.org");
     let dir = tempfile::tempdir().unwrap();
@@ -289,11 +290,7 @@ fn d_warns_then_passes(ns: &str, args: &[&str], subject: &str, driver: &str, res
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn doctor_node_selectors_need_a_labelled_schedulable_node() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let _serial = serial();
-    let mut restore = Restore::new();
+    let (_, _serial, mut restore) = start();
     let key = unique_namespace("doc");
     let dir = tempfile::tempdir().unwrap();
     let msgsvc = write(dir.path(), "msgsvc.yaml", &format!("global:\n  nodeSelector:\n    {key}: \"yes\"\n"));
@@ -338,11 +335,7 @@ fn controller(ns: &str, args: &[String]) -> String {
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn doctor_ingress_class_controller_flags_secrets_and_addresses() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let _serial = serial();
-    let mut restore = Restore::new();
+    let (_, _serial, mut restore) = start();
     let id = unique_namespace("doc");
     let ns = namespace("doctor-ing", "baseline");
     let ctl = namespace("doctor-ctl", "privileged");
@@ -535,11 +528,7 @@ fn rendered(ns: &str, args: &[&str], kinds: &[&str]) -> Vec<String> {
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn doctor_gateway_crds_gateway_listeners_and_statuses() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let _serial = serial();
-    let mut restore = Restore::new();
+    let (helm, _serial, mut restore) = start();
     let (standard, envoy) = gateway_crds();
     let had_crds = crds_installed();
     if had_crds {
@@ -788,11 +777,7 @@ impl Drop for FakeApiServer {
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn doctor_version_route_api_secrets_release_and_text_output() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let _serial = serial();
-    let mut restore = Restore::new();
+    let (helm, _serial, mut restore) = start();
     let ns = namespace("doctor-misc", "baseline");
     let msgsvc = ["-e", "dev", "-c", "msgsvc"];
 
