@@ -1,0 +1,3 @@
+module panda-install.local/testbed/pause
+
+go 1.26.0
