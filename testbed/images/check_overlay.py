@@ -62,7 +62,7 @@ def violations(found, refs):
     bad = []
     for where, name, image, policy in found:
         if image not in refs:
-            bad.append(f"{where} container {name}: image {image} is not built by scripts/images")
+            bad.append(f"{where} container {name}: image {image} is not one of scripts/images refs")
         if policy not in PULL_POLICIES:
             bad.append(f"{where} container {name}: imagePullPolicy {policy or '(default)'} may pull {image}")
     return bad
