@@ -11,6 +11,9 @@ POD_IP, so remote-host authentication rules apply), bind-mounts them over a read
 the command with `chroot --userspec`. Exec probes run the same way inside those namespaces; tcp/http
 probes connect inside the network namespace.
 
+Service names of the rendering resolve to POD_IP (/etc/hosts); --listen PORT opens a port there
+that accepts and closes connections, standing in for a dependency the start script waits for.
+
 What it does not do: no cgroup limits, no seccomp profile, no capability drop beyond running as a
 non-root uid, /dev is the machine's, and no Service or DNS (the checks talk to POD_IP).
 
@@ -79,7 +82,7 @@ def render_workload(repo, experiment, secrets, workload):
 
 
 class Pod:
-    def __init__(self, repo, workload, container, work):
+    def __init__(self, repo, workload, container, work, services=(), listen=()):
         self.w, self.c, self.work = workload, container, work
         self.rootfs = os.path.join(work, "rootfs")
         os.makedirs(self.rootfs)
@@ -95,6 +98,8 @@ class Pod:
         self.env.setdefault("HOME", "/")
         self.proc = None
         self.last_probe = ""
+        self.services = services
+        self.listen = listen
 
     def argv(self):
         """command/args over the image's Entrypoint/Cmd, as Kubernetes combines them."""
@@ -148,6 +153,20 @@ class Pod:
             lines.append('mount --bind "%s" "%s"' % (host, target))
             if ro:
                 lines.append('mount -o remount,bind,ro "%s"' % target)
+        # Service names of the rendering resolve to POD_IP (no DNS here); --listen ports answer there,
+        # standing in for the pods this one waits for.
+        hosts = os.path.join(self.work, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n%s pod-0 %s\n" % (POD_IP, " ".join(self.services)))
+        os.chmod(hosts, 0o644)
+        etc_hosts = in_root(self.rootfs, "/etc/hosts")
+        if not os.path.exists(etc_hosts):
+            open(etc_hosts, "w").close()
+        lines.append('mount --bind "%s" "%s"' % (hosts, etc_hosts))
+        for port in self.listen:
+            lines.append("python3 -c %s %d &" % (shquote(
+                "import socket, sys\ns = socket.create_server(('', int(sys.argv[1])))\n"
+                "while True: s.accept()[0].close()"), port))
         for d in ("proc", "dev", "sys", "tmp"):
             os.makedirs(os.path.join(self.rootfs, d), exist_ok=True)
         lines += ['mount --rbind /dev "$r/dev"', 'mount -t proc proc "$r/proc"']
@@ -317,13 +336,16 @@ def main():
     ap.add_argument("--check", action="append", default=[])
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--listen", type=int, action="append", default=[],
+                    help="a TCP port that accepts connections on POD_IP (a dependency's stand-in)")
     a = ap.parse_args()
     w = render_workload(a.repo, a.experiment, a.secrets, a.workload)
     parts = a.workload.split("/")
     container = w.container(parts[2]) if len(parts) > 2 else w.containers()[0]
     work = tempfile.mkdtemp(prefix="podrun-", dir=os.environ.get("TMPDIR", "/tmp"))
     os.chmod(work, 0o755)
-    pod = Pod(a.repo, w, container, work)
+    services = sorted(w.rendered.by_kind.get("Service", {}))
+    pod = Pod(a.repo, w, container, work, services, a.listen)
     start = time.time()
     ok = False
     try:
