@@ -322,7 +322,7 @@ CHECKS = {
     "panda-postgres-super": lambda p: check_postgres(p, None, "POSTGRES_PASSWORD", user="postgres", database="postgres"),
     "mariadb-root": lambda p: check_mariadb(p),
     "iam-mariadb-user": lambda p: check_mariadb(p, user=p.env["MARIADB_USER"], password_var="MARIADB_PASSWORD",
-                                                database=p.env["MARIADB_DATABASE"]),
+                                                database=p.env.get("MARIADB_DATABASE")),
     "stomp": check_stomp,
 }
 
