@@ -203,6 +203,10 @@ pub(crate) struct MigrateDataArgs {
     /// The database to copy (default: harvester, iam_db or idds_db, upstream's defaults).
     #[arg(long, value_name = "NAME")]
     pub(crate) database: Option<String>,
+    /// The Job's image (default: the new database's chart image, e.g. docker.io/library/mariadb:11.4.7);
+    /// for a mirror or a registry-less cluster. It must carry the same engine's client tools.
+    #[arg(long, value_name = "REF")]
+    pub(crate) image: Option<String>,
     #[command(flatten)]
     pub(crate) instance: InstanceArgs,
     /// Print the Job (and claim) and change nothing.

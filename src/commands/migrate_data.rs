@@ -22,6 +22,9 @@ pub(crate) async fn run(args: &MigrateDataArgs, ctx: &Context) -> Result<i32> {
     let target = ClusterTarget::resolve(&args.cluster, &ProcessEnv)?;
     let database = args.database.clone().unwrap_or_else(|| info.default_database.to_string());
     migrate::check_database(&database).map_err(Error::usage)?;
+    if let Some(image) = &args.image {
+        migrate::check_image(image).map_err(Error::usage)?;
+    }
     let cluster = if args.dry_run { None } else { Some(Cluster::connect(&target).await?) };
     let instance = match (&cluster, args.instance.affix.as_deref()) {
         (_, Some(flag)) => Instance::from_flag(flag)?,
@@ -52,6 +55,7 @@ pub(crate) async fn run(args: &MigrateDataArgs, ctx: &Context) -> Result<i32> {
         claim: args.claim.clone().unwrap_or_else(|| migrate::default_claim(args.store)),
         size: args.size.clone(),
         deadline_seconds: wait.duration().as_secs().max(60),
+        image: args.image.clone(),
     };
     let claim = migrate::claim(&req);
     let job = migrate::job(&req);

@@ -493,3 +493,18 @@ fn argo_cd_objects_are_refused_while_their_application_lives_then_adopted() {
     let value: Value = json(&["get", "deployment", "panda-msgsvc-activemq", "-n", &ns.0, "-o", "json"]);
     assert_eq!(value["metadata"]["labels"]["app.kubernetes.io/part-of"], "panda");
 }
+
+#[test]
+fn migrate_data_dry_run_takes_the_image_given_and_refuses_a_malformed_one() {
+    let args = ["migrate-data", "dump", "idds-postgres", "--host", "old-pg", "-n", "ns", "--dry-run"];
+    let own = panda_install().args(args).output().unwrap();
+    assert!(own.status.success(), "{}", text(&own));
+    assert!(text(&own).contains("image: docker.io/library/postgres:16.14"), "{}", text(&own));
+    let given = panda_install().args(args).args(["--image", "bed.local/postgres:15"]).output().unwrap();
+    assert!(given.status.success(), "{}", text(&given));
+    assert!(text(&given).contains("image: bed.local/postgres:15"), "{}", text(&given));
+    assert!(!text(&given).contains("docker.io/library/postgres"), "{}", text(&given));
+    let bad = panda_install().args(args).args(["--image", "a b"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(64), "{}", text(&bad));
+    assert!(text(&bad).contains("--image"), "{}", text(&bad));
+}

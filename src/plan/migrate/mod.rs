@@ -122,6 +122,9 @@ pub(crate) struct Request {
     pub(crate) claim: String,
     pub(crate) size: String,
     pub(crate) deadline_seconds: u64,
+    /// The Job's image instead of the store's own (`--image`: a mirror, or the test bed's
+    /// registry-less images); it must carry the same client tools.
+    pub(crate) image: Option<String>,
 }
 
 pub(crate) fn job_name(store: Store, phase: Phase) -> String {
@@ -196,7 +199,7 @@ pub(crate) fn job(req: &Request) -> Value {
                     },
                     "containers": [{
                         "name": "migrate",
-                        "image": info.image,
+                        "image": req.image.as_deref().unwrap_or(info.image),
                         "command": ["/bin/bash", "-c", info.script],
                         "env": [
                             {"name": "PHASE", "value": req.phase.name()},
@@ -233,6 +236,15 @@ pub(crate) fn job(req: &Request) -> Value {
     })
 }
 
+/// An image reference given on the command line: non-empty, no whitespace or control characters.
+pub(crate) fn check_image(image: &str) -> Result<(), String> {
+    if !image.is_empty() && !image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(())
+    } else {
+        Err(format!("--image {image:?}: an image reference without spaces (e.g. registry/name:tag)"))
+    }
+}
+
 /// A database name the scripts can put into SQL as it is.
 pub(crate) fn check_database(name: &str) -> Result<(), String> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -257,6 +269,7 @@ mod tests {
             claim: default_claim(store),
             size: "10Gi".into(),
             deadline_seconds: 600,
+            image: None,
         }
     }
 
@@ -278,6 +291,18 @@ mod tests {
             .iter()
             .any(|e| e["name"] == "DB_USER" && e["valueFrom"]["secretKeyRef"]["key"] == "IDDS_USER"));
         assert!(check_database("iam_db").is_ok() && check_database("a'; drop").is_err());
+    }
+
+    #[test]
+    fn an_image_given_replaces_the_stores_own() {
+        let image = |job: &Value| job["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+        let own = job(&request(Store::IddsPostgres, Phase::Dump));
+        assert_eq!(image(&own), "docker.io/library/postgres:16.14");
+        let mut req = request(Store::IddsPostgres, Phase::Dump);
+        req.image = Some("bed.local/postgres:15".into());
+        assert_eq!(image(&job(&req)), "bed.local/postgres:15");
+        assert!(check_image("bed.local/postgres:15").is_ok());
+        assert!(check_image("").is_err() && check_image("a b").is_err());
     }
 
     #[test]
