@@ -413,6 +413,10 @@ pub(crate) struct SecretsDeployArgs {
     /// Create the namespace if it does not exist.
     #[arg(long)]
     pub(crate) create_namespace: bool,
+    /// Take over a same-named secrets release (or Secrets) an upstream deployment left in the
+    /// namespace, as `install --adopt` does; without it such a namespace is refused (exit 75).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(crate) adopt: bool,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
     #[command(flatten)]

@@ -7,7 +7,7 @@
 //! release stays outside Flux, as it stays outside Argo CD.
 
 use super::generated::{component_plan, write_dir, GeneratedFile};
-use super::inputs::Inputs;
+use super::inputs::{Access, Inputs};
 use super::Context;
 use crate::cli::args::ClusterArgs;
 use crate::cli::FluxArgs;
@@ -53,7 +53,9 @@ pub(crate) async fn run(args: &FluxArgs, ctx: &Context) -> Result<i32> {
         .ok_or_else(|| Error::usage("flux needs the namespace of the releases: -n NAMESPACE"))?;
     let cluster = ClusterArgs { namespace: Some(namespace), ..Default::default() };
     let secrets = args.secrets.as_deref().map(|p| (p, &args.sops));
-    let inputs = Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &cluster).await?;
+    let inputs =
+        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &cluster, Access::Cluster)
+            .await?;
     let wait = Wait::resolve(&crate::cli::args::WaitArgs { timeout: args.timeout.clone(), no_wait: false })?;
     let target = Target {
         oci,

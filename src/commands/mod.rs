@@ -1,6 +1,7 @@
 //! One module per command. Each turns its own arguments into validated settings, builds a typed
 //! plan and runs it through the shared [`Context`].
 
+mod apply;
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
@@ -15,6 +16,7 @@ pub(crate) mod migrate_data;
 pub(crate) mod package;
 pub(crate) mod recover;
 pub(crate) mod secrets;
+mod secrets_derived;
 pub(crate) mod status;
 pub(crate) mod uninstall;
 
