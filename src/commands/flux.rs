@@ -6,7 +6,7 @@
 //! `--set` pairs as `values`, and `dependsOn` its nearest selected dependencies. The secrets
 //! release stays outside Flux, as it stays outside Argo CD.
 
-use super::generated::{component_plan, write_dir, GeneratedFile};
+use super::generated::{component_plan, refuse_sensitive, write_dir, GeneratedFile};
 use super::inputs::{Access, Inputs};
 use super::Context;
 use crate::cli::args::ClusterArgs;
@@ -217,15 +217,8 @@ fn values_files(r: &Release, root: &Path) -> Result<(indexmap_like::Ordered, Val
 fn site_files(r: &Release) -> Result<(Map<String, Value>, Vec<Value>)> {
     let mut data = Map::new();
     let mut refs = Vec::new();
+    refuse_sensitive(r, "Flux")?;
     for f in &r.files {
-        if f.sensitive {
-            return Err(Error::usage(format!(
-                "{}: {} is a sensitive site file (the chart keeps it in a Secret): it does not go into Flux \
-                 output, which is committed to Git; deploy this component with panda-install instead",
-                r.name,
-                f.path.display()
-            )));
-        }
         let text = std::fs::read_to_string(&f.path).map_err(|e| {
             Error::data(&f.path, format!("a site file in Flux output must be UTF-8 text: {e}"))
         })?;

@@ -14,6 +14,7 @@ pub(crate) mod install;
 mod instance;
 pub(crate) mod migrate_data;
 pub(crate) mod package;
+mod plaintext;
 pub(crate) mod recover;
 pub(crate) mod secrets;
 mod secrets_derived;
@@ -72,7 +73,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Argocd(args)) => argocd::run(&args, ctx).await,
         Some(Command::Flux(args)) => flux::run(&args, ctx).await,
         Some(Command::Package(args)) => package::run(&args, ctx).await,
-        Some(Command::Import(args)) => import::run(&args, ctx),
+        Some(Command::Import(args)) => import::run(&args, ctx).await,
         Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
