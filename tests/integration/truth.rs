@@ -278,3 +278,54 @@ fn secrets_init_and_import_leave_nothing_secret_for_git_and_refuse_where_git_wou
         "something was written"
     );
 }
+
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn import_encrypt_writes_the_secrets_sops_encrypted_and_they_decrypt_and_deploy() {
+    use crate::sops::{age_key, decrypt, sops};
+    testbed();
+    let helm = helm4();
+    let key = age_key();
+    let upstream = root().join("tests/fixtures/upstream");
+    let import = |out: &Path, extra: &[&str]| {
+        panda_install()
+            .env("PANDA_INSTALL_SOPS", sops())
+            .env("SOPS_AGE_KEY_FILE", &key.file)
+            .arg("import")
+            .arg(&upstream)
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let plain = tempfile::tempdir().unwrap();
+    assert!(import(plain.path(), &[]).status.success());
+    let sealed = tempfile::tempdir().unwrap();
+    let out = import(sealed.path(), &["--encrypt", "--age", &key.recipient]);
+    assert!(out.status.success(), "{}", text(&out));
+    let file = sealed.path().join("secrets-values.yaml");
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    assert!(on_disk.contains("sops:") && !on_disk.contains("CANARY"), "not encrypted:\n{on_disk}");
+    let expected =
+        crate::support::yaml(&std::fs::read_to_string(plain.path().join("secrets-values.yaml")).unwrap());
+    assert_eq!(decrypt(&file, &key.file), expected, "the encrypted file holds the imported values");
+    // a second run keeps the encrypted file (same values): nothing written
+    let again = import(sealed.path(), &["--encrypt", "--age", &key.recipient]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 file(s) written"), "{}", text(&again));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), on_disk);
+    // it deploys (decrypted in memory)
+    let ns = Namespace::new("truth-import");
+    let out = panda_install()
+        .env("PANDA_INSTALL_SOPS", sops())
+        .env("SOPS_AGE_KEY_FILE", &key.file)
+        .args(["secrets", "deploy", "-f"])
+        .arg(&file)
+        .args(["-n", &ns.0, "--helm"])
+        .arg(&helm)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let values = secret_values(&ns.0);
+    assert!(values.iter().any(|(_, v)| v.contains("CANARY-7c1e-broker")), "the imported values are deployed");
+}
