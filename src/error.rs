@@ -27,6 +27,10 @@ pub(crate) enum Error {
     #[error("{0}")]
     ReleaseFailed(String),
 
+    /// Plaintext secrets would land where git tracks them (names the files and the ways out).
+    #[error("{0}")]
+    TrackedPlaintext(String),
+
     /// A check before any change failed, or cluster state could not be read.
     #[error("{0}")]
     Preflight(String),
@@ -56,6 +60,7 @@ impl Error {
             Error::HelmUnavailable(m) => Error::HelmUnavailable(m.clone()),
             Error::SopsUnavailable(m) => Error::SopsUnavailable(m.clone()),
             Error::ReleaseFailed(m) => Error::ReleaseFailed(m.clone()),
+            Error::TrackedPlaintext(m) => Error::TrackedPlaintext(m.clone()),
             Error::Preflight(m) => Error::Preflight(m.clone()),
             Error::Interrupted => Error::Interrupted,
             Error::Internal(e) => Error::Internal(anyhow::anyhow!("{e:#}")),
@@ -69,6 +74,7 @@ impl Error {
             Error::Data { .. } | Error::Graph(_) => exit_code::DATA,
             Error::HelmUnavailable(_) | Error::SopsUnavailable(_) => exit_code::TOOL_UNAVAILABLE,
             Error::ReleaseFailed(_) => exit_code::RELEASE_FAILED,
+            Error::TrackedPlaintext(_) => exit_code::TRACKED_PLAINTEXT,
             Error::Preflight(_) => exit_code::PREFLIGHT,
             Error::Interrupted => exit_code::INTERRUPTED,
             Error::Internal(_) => exit_code::INTERNAL,
@@ -91,6 +97,7 @@ mod tests {
             Error::HelmUnavailable(_) => Error::HelmUnavailable("x".into()),
             Error::SopsUnavailable(_) => Error::SopsUnavailable("x".into()),
             Error::ReleaseFailed(_) => Error::ReleaseFailed("x".into()),
+            Error::TrackedPlaintext(_) => Error::TrackedPlaintext("x".into()),
             Error::Preflight(_) => Error::Preflight("x".into()),
             Error::Interrupted => Error::Interrupted,
             Error::Internal(_) => Error::Internal(anyhow::anyhow!("x")),
@@ -106,6 +113,7 @@ mod tests {
             Error::HelmUnavailable(String::new()),
             Error::SopsUnavailable(String::new()),
             Error::ReleaseFailed(String::new()),
+            Error::TrackedPlaintext(String::new()),
             Error::Preflight(String::new()),
             Error::Interrupted,
             Error::Internal(anyhow::anyhow!("")),

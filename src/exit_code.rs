@@ -19,6 +19,9 @@ pub(crate) const DATA: i32 = 65;
 /// A program panda-install needs is not found, not runnable, or a version it does not support:
 /// helm (always), sops (for a sops-encrypted secrets file).
 pub(crate) const TOOL_UNAVAILABLE: i32 = 69;
+/// Refused to write plaintext secrets (`secrets init`, `import`) inside a git work tree at a path
+/// git would track (not ignored, or already tracked); nothing was written.
+pub(crate) const TRACKED_PLAINTEXT: i32 = 73;
 /// A helm release failed; releases of later tiers were not attempted.
 pub(crate) const RELEASE_FAILED: i32 = 70;
 /// A check against the cluster (or a registry) failed, or its state could not be read, before

@@ -74,6 +74,21 @@ pub(crate) struct SopsArgs {
     pub(crate) sops_binary: Option<PathBuf>,
 }
 
+/// Writing a secrets values file sops-encrypted (`secrets init`, `import`).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct EncryptArgs {
+    /// Write the secrets values encrypted with sops (for --age recipients, else for the creation
+    /// rule of .sops.yaml that matches the file): the plaintext goes to sops on a pipe, never to a
+    /// file.
+    #[arg(long)]
+    pub(crate) encrypt: bool,
+    /// age recipients (public keys, `age1...`) to encrypt for, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RECIPIENT", requires = "encrypt")]
+    pub(crate) age: Vec<String>,
+    #[command(flatten)]
+    pub(crate) sops: SopsArgs,
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct RootArgs {
     /// Directory holding helm/, secrets/ and values/ (default: found from the current directory

@@ -4,8 +4,8 @@
 pub(crate) mod args;
 
 use args::{
-    ClusterArgs, ComponentArgs, DeployArgs, HelmArgs, InstanceArgs, OutputArgs, RootArgs, SelectArgs,
-    SopsArgs, WaitArgs,
+    ClusterArgs, ComponentArgs, DeployArgs, EncryptArgs, HelmArgs, InstanceArgs, OutputArgs, RootArgs,
+    SelectArgs, SopsArgs, WaitArgs,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -148,9 +148,13 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "PATH")]
     pub(crate) path: PathBuf,
     /// Where to write: secrets-values.yaml (mode 0600), secrets/files/, values/<experiment>/ and
-    /// import-report.md. Use the panda-install checkout to deploy from it directly.
+    /// import-report.md. Use the panda-install checkout to deploy from it directly: its
+    /// .gitignore covers every file holding secrets; in a git work tree without such rules the
+    /// import refuses to write them (exit 73).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) encryption: EncryptArgs,
     /// Upstream experiments to import (comma-separated, upstream names: cern, atlas_testbed, lsst,
     /// ...; default: every one found). cern becomes doma.
     #[arg(short, long = "experiment", value_delimiter = ',', value_name = "LIST")]
@@ -360,15 +364,8 @@ pub(crate) struct SecretsInitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Write it encrypted with sops (for --age recipients, else for the creation rule of
-    /// .sops.yaml that matches --out): the plaintext goes to sops on a pipe, never to a file.
-    #[arg(long)]
-    pub(crate) encrypt: bool,
-    /// age recipients (public keys, `age1...`) to encrypt for, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "RECIPIENT", requires = "encrypt")]
-    pub(crate) age: Vec<String>,
     #[command(flatten)]
-    pub(crate) sops: SopsArgs,
+    pub(crate) encryption: EncryptArgs,
     #[command(flatten)]
     pub(crate) root: RootArgs,
 }
@@ -417,6 +414,10 @@ pub(crate) struct SecretsDeployArgs {
     /// Create the namespace if it does not exist.
     #[arg(long)]
     pub(crate) create_namespace: bool,
+    /// Take over a same-named secrets release (or Secrets) an upstream deployment left in the
+    /// namespace, as `install --adopt` does; without it such a namespace is refused (exit 75).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(crate) adopt: bool,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
     #[command(flatten)]

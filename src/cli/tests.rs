@@ -33,6 +33,7 @@ fn valid_command_lines() {
         "secrets init --out x.yaml --force",
         "secrets deploy -f x.yaml --dry-run -n panda --create-namespace",
         "secrets deploy -f x.enc.yaml --sops /opt/sops",
+        "secrets deploy -f x.yaml --adopt -n panda",
         "secrets init --encrypt --age age1a,age1b --out s.enc.yaml",
         "secrets init --encrypt",
         "secrets edit s.enc.yaml --sops sops",

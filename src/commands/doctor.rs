@@ -4,8 +4,7 @@
 //! cluster (docs/exposure.md §6). Reads only. Exits 0 when no check fails (warnings allowed), 75
 //! when one does or the cluster does not answer.
 
-use super::inputs::Inputs;
-use super::instance;
+use super::inputs::{Access, Inputs};
 use super::Context;
 use crate::cli::args::OutputFormat;
 use crate::cli::DoctorArgs;
@@ -22,28 +21,27 @@ use crate::run::render::Renders;
 use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
-    let mut inputs = Inputs::resolve(
-        ctx,
-        &args.root,
-        &args.instance,
-        &args.select,
-        args.secrets.as_deref().map(|p| (p, &args.sops)),
-        &args.cluster,
-    )
-    .await?;
+    let resolve = |access| {
+        Inputs::resolve(
+            ctx,
+            &args.root,
+            &args.instance,
+            &args.select,
+            args.secrets.as_deref().map(|p| (p, &args.sops)),
+            &args.cluster,
+            access,
+        )
+    };
+    // What the secrets decide comes from the deployed secrets release, as for the install. A
+    // namespace that cannot be read does not stop a doctor: it renders with the bundled values and
+    // its checks report the cluster (unreachable, records unreadable) and fail.
+    let inputs = match resolve(Access::Cluster).await {
+        Err(Error::Preflight(_)) => resolve(Access::Offline).await?,
+        other => other?,
+    };
     let helm = ctx.helm(&args.helm)?;
     let version = helm.version().await?;
     let cluster = Cluster::connect(&inputs.target).await;
-    if let (Ok(cluster), None, None) = (&cluster, &args.instance.affix, &args.secrets) {
-        // like status and diff: the instance deployed in the namespace, if there is one; before
-        // the first deployment, the affix the install would use. Records that cannot be read do
-        // not stop a doctor: the secrets.release check reads them again and reports them unreadable
-        if let Ok(releases) = cluster.releases().await {
-            if releases.latest.values().any(|r| r.chart_name == inputs.catalog.secrets_name) {
-                inputs.instance = instance::find(None, &releases, &inputs.catalog, &inputs.target.namespace)?;
-            }
-        }
-    }
     let mode = Mode::Install { wait: Wait::default(), create_namespace: false, rollback_on_failure: false };
     let p = inputs.plan(mode, version)?;
     executor::prepare(&p, &helm).await?;
@@ -52,7 +50,7 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
         Some(file) => SecretsNeed::ThisRun {
             release: inputs.instance.secrets_release(),
             file: file.path.clone(),
-            fixme: file.refuse_fixme().err().map(|e| e.to_string()),
+            fixme: file.refuse_fixme(&inputs.catalog.secrets_chart).err().map(|e| e.to_string()),
         },
         None => SecretsNeed::Deployed { instance: inputs.instance.clone() },
     };

@@ -6,8 +6,8 @@
 //! `--set` pairs as `values`, and `dependsOn` its nearest selected dependencies. The secrets
 //! release stays outside Flux, as it stays outside Argo CD.
 
-use super::generated::{component_plan, write_dir, GeneratedFile};
-use super::inputs::Inputs;
+use super::generated::{component_plan, refuse_sensitive, write_dir, GeneratedFile};
+use super::inputs::{Access, Inputs};
 use super::Context;
 use crate::cli::args::ClusterArgs;
 use crate::cli::FluxArgs;
@@ -53,7 +53,9 @@ pub(crate) async fn run(args: &FluxArgs, ctx: &Context) -> Result<i32> {
         .ok_or_else(|| Error::usage("flux needs the namespace of the releases: -n NAMESPACE"))?;
     let cluster = ClusterArgs { namespace: Some(namespace), ..Default::default() };
     let secrets = args.secrets.as_deref().map(|p| (p, &args.sops));
-    let inputs = Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &cluster).await?;
+    let inputs =
+        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &cluster, Access::Cluster)
+            .await?;
     let wait = Wait::resolve(&crate::cli::args::WaitArgs { timeout: args.timeout.clone(), no_wait: false })?;
     let target = Target {
         oci,
@@ -215,15 +217,8 @@ fn values_files(r: &Release, root: &Path) -> Result<(indexmap_like::Ordered, Val
 fn site_files(r: &Release) -> Result<(Map<String, Value>, Vec<Value>)> {
     let mut data = Map::new();
     let mut refs = Vec::new();
+    refuse_sensitive(r, "Flux")?;
     for f in &r.files {
-        if f.sensitive {
-            return Err(Error::usage(format!(
-                "{}: {} is a sensitive site file (the chart keeps it in a Secret): it does not go into Flux \
-                 output, which is committed to Git; deploy this component with panda-install instead",
-                r.name,
-                f.path.display()
-            )));
-        }
         let text = std::fs::read_to_string(&f.path).map_err(|e| {
             Error::data(&f.path, format!("a site file in Flux output must be UTF-8 text: {e}"))
         })?;

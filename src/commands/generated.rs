@@ -7,7 +7,7 @@ use super::inputs::Inputs;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::plan::install::{self, Mode, Request};
-use crate::plan::Plan;
+use crate::plan::{Plan, Release};
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
 use std::path::Path;
@@ -29,6 +29,22 @@ pub(crate) fn component_plan(inputs: &Inputs, wait: Wait, generator: &str) -> Re
         output::note(&format!("panda-install {generator}: {note}"));
     }
     Ok(p)
+}
+
+/// Refuses a release with a sensitive site file (the chart keeps it in a Secret: it may hold
+/// credentials): GitOps output is committed to Git, where it would be plaintext. Both generators
+/// refuse it the same way.
+pub(crate) fn refuse_sensitive(release: &Release, output: &str) -> Result<()> {
+    match release.files.iter().find(|f| f.sensitive) {
+        None => Ok(()),
+        Some(f) => Err(Error::usage(format!(
+            "{}: {} is a sensitive site file (the chart keeps it in a Secret): it does not go into {output} \
+             output, which is committed to Git in plaintext; deploy this component with panda-install instead, \
+             or move the file out of values/ (docs/gitops.md)",
+            release.name,
+            f.path.display()
+        ))),
+    }
 }
 
 /// One file to write: its name in the directory, its text (starting with the header) and what the

@@ -6,6 +6,7 @@
 //! exactly what would be written is left alone, so a second run changes nothing. No value is
 //! ever printed: the report names keys and files only.
 
+use super::plaintext;
 use super::Context;
 use crate::cli::{ImportArgs, InstalledBy};
 use crate::error::{Error, Result};
@@ -29,6 +30,9 @@ pub(crate) struct Output {
     pub(crate) private: bool,
 }
 
+/// The secrets values file the import writes (in `--out`).
+const SECRETS_FILE: &str = "secrets-values.yaml";
+
 /// Upstream's secrets files our secrets chart reads from the same directories.
 const SECRET_DIRS: [&str; 8] = [
     "panda_certs",
@@ -41,8 +45,11 @@ const SECRET_DIRS: [&str; 8] = [
     "cric_jsons",
 ];
 
-pub(crate) fn run(args: &ImportArgs, _ctx: &Context) -> Result<i32> {
-    let (files, summary) = build(args)?;
+pub(crate) async fn run(args: &ImportArgs, ctx: &Context) -> Result<i32> {
+    let chart = crate::locate::project_root(None)?.join("secrets");
+    let (mut files, summary) = build(args, &chart)?;
+    // --encrypt, and no plaintext secret where git would track it (before anything is written)
+    plaintext::protect(ctx, &args.encryption, &args.out, SECRETS_FILE, &mut files).await?;
     let written = write_all(&args.out, &files, args.force)?;
     let (new, same): (Vec<_>, Vec<_>) = written.iter().partition(|(_, changed)| *changed);
     for (path, _) in &new {
@@ -60,7 +67,8 @@ pub(crate) fn run(args: &ImportArgs, _ctx: &Context) -> Result<i32> {
 
 /// Everything the import writes (path relative to the output directory -> content), and a
 /// one-line summary.
-pub(crate) fn build(args: &ImportArgs) -> Result<(BTreeMap<String, Output>, String)> {
+/// `chart` is our secrets chart, whose defaults count in the FIXMEs left.
+pub(crate) fn build(args: &ImportArgs, chart: &Path) -> Result<(BTreeMap<String, Output>, String)> {
     let root = &args.path;
     let secrets_path = root.join("secrets/values.yaml");
     if !secrets_path.is_file() {
@@ -86,7 +94,7 @@ pub(crate) fn build(args: &ImportArgs) -> Result<(BTreeMap<String, Output>, Stri
     let secret_files = secrets::Files { keystore, oidc_file: oidc.is_some() };
     let (ours, secret_notes) = secrets::map(&upstream_secrets, &install, &secret_files);
     notes.extend(secret_notes.list);
-    out.insert("secrets-values.yaml".to_string(), Output { bytes: secrets_document(&ours)?, private: true });
+    out.insert(SECRETS_FILE.to_string(), Output { bytes: secrets_document(&ours)?, private: true });
     if let Some(bytes) = oidc {
         out.insert("secrets/files/iam_conf/application-oidc.yml".into(), Output { bytes, private: true });
     }
@@ -244,9 +252,12 @@ pub(crate) fn build(args: &ImportArgs) -> Result<(BTreeMap<String, Output>, Stri
         Output { bytes: report(&install, &notes).into_bytes(), private: false },
     );
     let not_mapped = notes.iter().filter(|n| n.outcome == Outcome::NotMapped).count();
-    let left = yaml::fixme_paths(&ours);
+    // what helm will use: the chart's defaults under the keys the import sets
+    let mut merged = yaml::load_mapping(&chart.join("values.yaml"))?;
+    yaml::merge(&mut merged, &ours);
+    let left = yaml::fixme_paths(&merged);
     let summary = format!(
-        "imported {} ({}): experiments {}; {} key(s) or file(s) not mapped (reasons in the report); {} FIXME left in secrets-values.yaml",
+        "imported {} ({}): experiments {}; {} key(s) or file(s) not mapped (reasons in the report); {} FIXME left in secrets-values.yaml (with the chart's defaults it leaves out)",
         root.display(),
         install.describe(),
         if experiments_written.is_empty() { "none".to_string() } else { experiments_written.join(", ") },

@@ -1,6 +1,7 @@
 //! The validated inputs of the commands that render the stack (install, plan, diff, argocd):
 //! the catalog, the instance, the selection, the cluster target and the secrets values.
 
+use super::secrets_derived::{self, Reads};
 use super::Context;
 use crate::cli::args::{ClusterArgs, InstanceArgs, RootArgs, SelectArgs, SopsArgs};
 use crate::error::Result;
@@ -21,7 +22,7 @@ pub(crate) struct Inputs {
     pub(crate) target: ClusterTarget,
     /// `--secrets FILE`, loaded (decrypted in memory when sops-encrypted).
     pub(crate) secrets: Option<SecretsFile>,
-    /// `cric.real` of the secrets values (the file given, else the bundled secrets/values.yaml).
+    /// `cric.real` as the secrets decide it ([`secrets_derived`]).
     pub(crate) cric_real: bool,
 }
 
@@ -37,6 +38,14 @@ pub(crate) async fn load_secrets(ctx: &Context, path: &Path, sops: &SopsArgs) ->
     }
 }
 
+/// Whether [`Inputs::resolve`] reads the namespace for what the secrets decide when no `--secrets`
+/// is given (`--template` does not: no cluster access).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Cluster,
+    Offline,
+}
+
 impl Inputs {
     pub(crate) async fn resolve(
         ctx: &Context,
@@ -45,24 +54,29 @@ impl Inputs {
         select: &SelectArgs,
         secrets: Option<(&Path, &SopsArgs)>,
         cluster: &ClusterArgs,
+        access: Access,
     ) -> Result<Inputs> {
         let catalog = ctx.catalog(root)?;
         let secrets = match secrets {
             Some((path, sops)) => Some(load_secrets(ctx, path, sops).await?),
             None => None,
         };
-        // Without --secrets, the affix and cric.real come from the bundled values, as in bin/install.
-        let bundled_path = catalog.secrets_chart.join("values.yaml");
-        let bundled = match &secrets {
-            None if bundled_path.is_file() => Some(SecretsFile::load(&bundled_path)?),
-            _ => None,
-        };
-        let source = secrets.as_ref().or(bundled.as_ref());
-        let instance = Instance::resolve(instance.affix.as_deref(), source)?;
-        let cric_real = source.map(SecretsFile::cric_real).transpose()?.unwrap_or(true);
         let selection = Selection::resolve(select, &catalog)?;
         let target = ClusterTarget::resolve(cluster, &ProcessEnv)?;
-        Ok(Inputs { catalog, instance, selection, target, secrets, cric_real })
+        let reads = match access {
+            Access::Cluster => Reads::Cluster(&target),
+            Access::Offline => Reads::Offline,
+        };
+        let derived =
+            secrets_derived::resolve(instance.affix.as_deref(), secrets.as_ref(), &catalog, reads).await?;
+        Ok(Inputs {
+            catalog,
+            instance: derived.instance,
+            selection,
+            target,
+            secrets,
+            cric_real: derived.cric_real,
+        })
     }
 
     /// The install plan of these inputs in `mode` (install, dry run, template, and the render

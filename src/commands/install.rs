@@ -2,36 +2,32 @@
 //! `plan`) print the plan, `--template` renders the manifests. A re-run leaves releases that match
 //! the cluster alone and repairs the ones that drifted.
 
-use super::inputs::Inputs;
+use super::apply::{self, Apply};
+use super::inputs::{Access, Inputs};
 use super::Context;
 use crate::cli::args::{DeployArgs, OutputFormat};
 use crate::cli::InstallArgs;
 use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::helm::Helm;
-use crate::kube::diagnose;
 use crate::output::{
     self,
     documents::{PlanDocument, RunDocument},
 };
 use crate::plan::install::Mode;
-use crate::plan::requirements::Requirements;
 use crate::plan::{text, Plan};
-use crate::run::adopt;
-use crate::run::convergence::{compare_plan, Decision};
-use crate::run::executor::{self, Options};
+use crate::run::executor;
 use crate::run::preflight::{self, Checks};
-use crate::run::render::Renders;
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
-use std::collections::BTreeMap;
 
 pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     if args.dry_run {
         return plan(&args.deploy, ctx).await;
     }
     let d = &args.deploy;
-    let inputs = resolve(d, ctx).await?;
+    let access = if args.template { Access::Offline } else { Access::Cluster };
+    let inputs = resolve(d, ctx, access).await?;
     let wait = Wait::resolve(&d.wait)?;
     let helm = ctx.helm(&d.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
@@ -41,7 +37,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         return Ok(exit_code::SUCCESS);
     }
     if let Some(file) = &inputs.secrets {
-        file.refuse_fixme()?;
+        file.refuse_fixme(&inputs.catalog.secrets_chart)?;
     }
     let mode = Mode::Install {
         wait: wait.clone(),
@@ -65,66 +61,14 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
     let result = async {
         executor::prepare(&p, &helm).await?;
-        // Each release is rendered once, for the comparison with the cluster and then for the
-        // prerequisite checks of the releases this run will apply (one left unchanged needs
-        // nothing new from the cluster, so a no-op re-run makes no extra request); the adoption
-        // preflight reads the same renders.
-        let renders = Renders::new(&p, &helm);
-        let inspected = std::time::Instant::now();
-        let adoption = adopt::inspect(&p, &renders, &cleared.cluster, &cleared.releases).await?;
-        tracing::debug!(
-            "adoption preflight: {} finding(s) in {:?}",
-            adoption.findings.len(),
-            inspected.elapsed()
-        );
-        if !adoption.is_empty() {
-            if !args.adopt || !adoption.refusals.is_empty() {
-                return Err(Error::Preflight(adoption.report(args.adopt)));
-            }
-            output::note(adoption.report(true).trim_end());
-            let manifests = renders.components_rendering(|_| true).await;
-            if !manifests.is_empty() {
-                let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
-                preflight::prerequisites(&cleared.cluster, &needs).await?;
-            }
-            let decisions = BTreeMap::new();
-            let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
-            let report = adopt::execute(&p, &adoption, &helm, &cleared.cluster, &opts).await?;
-            let failed = report.failed();
-            if !failed.is_empty() {
-                output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
-            }
-            return finish(
-                "install",
-                &p,
-                &helm,
-                &report,
-                d.output.output,
-                "later tiers and their takeover steps were not attempted",
-            );
-        }
-        let decisions: BTreeMap<String, Decision> = if d.force_upgrade {
-            BTreeMap::new()
-        } else {
-            compare_plan(&p, &cleared.cluster, &cleared.releases, false, &renders)
-                .await?
-                .into_iter()
-                .map(|(name, c)| (name, c.decision()))
-                .collect()
+        let how = Apply {
+            command: "install",
+            adopt: args.adopt,
+            force_upgrade: d.force_upgrade,
+            concurrency: d.concurrency,
+            output: d.output.output,
         };
-        let applied = |name: &str| decisions.get(name) != Some(&Decision::Unchanged);
-        let manifests = renders.components_rendering(applied).await;
-        if !manifests.is_empty() {
-            let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
-            preflight::prerequisites(&cleared.cluster, &needs).await?;
-        }
-        let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
-        let report = executor::execute(&p, &helm, &opts).await?;
-        let failed = report.failed();
-        if !failed.is_empty() {
-            output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
-        }
-        finish("install", &p, &helm, &report, d.output.output, "later tiers were not attempted")
+        apply::run(&p, &helm, &cleared, &interrupt, &how).await
     }
     .await;
     cleared.lock.release().await;
@@ -133,7 +77,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
 
 /// `plan` and `--dry-run`: the plan, printed; helm is asked its version only to show exact flags.
 pub(crate) async fn plan(d: &DeployArgs, ctx: &Context) -> Result<i32> {
-    let inputs = resolve(d, ctx).await?;
+    let inputs = resolve(d, ctx, Access::Cluster).await?;
     let wait = Wait::resolve(&d.wait)?;
     let (program, version, note) = match ctx.helm(&d.helm) {
         Ok(helm) => match helm.version().await {
@@ -164,12 +108,12 @@ pub(crate) async fn plan(d: &DeployArgs, ctx: &Context) -> Result<i32> {
     Ok(exit_code::SUCCESS)
 }
 
-async fn resolve(d: &DeployArgs, ctx: &Context) -> Result<Inputs> {
+async fn resolve(d: &DeployArgs, ctx: &Context, access: Access) -> Result<Inputs> {
     if d.concurrency == Some(0) {
         return Err(Error::usage("--concurrency must be at least 1"));
     }
     let secrets = d.secrets.as_deref().map(|p| (p, &d.sops));
-    Inputs::resolve(ctx, &d.root, &d.instance, &d.select, secrets, &d.cluster).await
+    Inputs::resolve(ctx, &d.root, &d.instance, &d.select, secrets, &d.cluster, access).await
 }
 
 /// Prints the summary (or the JSON document) of a plan that ran and returns its exit code:

@@ -1,6 +1,7 @@
 //! One module per command. Each turns its own arguments into validated settings, builds a typed
 //! plan and runs it through the shared [`Context`].
 
+mod apply;
 pub(crate) mod argocd;
 pub(crate) mod completions;
 pub(crate) mod diff;
@@ -13,8 +14,10 @@ pub(crate) mod install;
 mod instance;
 pub(crate) mod migrate_data;
 pub(crate) mod package;
+mod plaintext;
 pub(crate) mod recover;
 pub(crate) mod secrets;
+mod secrets_derived;
 pub(crate) mod status;
 pub(crate) mod uninstall;
 
@@ -70,7 +73,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Argocd(args)) => argocd::run(&args, ctx).await,
         Some(Command::Flux(args)) => flux::run(&args, ctx).await,
         Some(Command::Package(args)) => package::run(&args, ctx).await,
-        Some(Command::Import(args)) => import::run(&args, ctx),
+        Some(Command::Import(args)) => import::run(&args, ctx).await,
         Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),

@@ -55,7 +55,7 @@ impl Record {
     /// --all` shows).
     pub(crate) fn computed_values(&self) -> Value {
         let mut merged = self.chart_values.clone();
-        merge(&mut merged, &self.config);
+        crate::settings::yaml::merge(&mut merged, &self.config);
         merged
     }
 }
@@ -200,24 +200,6 @@ fn decode(secret: &str, s: &Secret) -> Result<Record> {
         config: stored.config.unwrap_or(Value::Null),
         chart_values: chart.values.unwrap_or(Value::Null),
     })
-}
-
-/// helm's coalescing for plain values: maps merge key by key, a `null` deletes, anything else
-/// replaces.
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                if v.is_null() {
-                    b.remove(k);
-                } else {
-                    merge(b.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (b, o) if !o.is_null() => *b = o.clone(),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ pub(crate) enum AffixSource {
     File(PathBuf),
     /// Found in the namespace: the deployed secrets release records it.
     Deployed(String),
+    /// Nothing deployed in the namespace (or no cluster read, `--template`): the bundled
+    /// `secrets/values.yaml`.
+    Bundled(PathBuf),
     Default,
 }
 
@@ -63,6 +66,7 @@ impl Instance {
             AffixSource::Flag => "from --affix".to_string(),
             AffixSource::File(f) => format!("from {}", f.display()),
             AffixSource::Deployed(r) => format!("found in the namespace: release {r}"),
+            AffixSource::Bundled(f) => format!("from {}: nothing deployed yet", f.display()),
             AffixSource::Default => "the default".to_string(),
         };
         format!("affix {:?} ({source}); secrets release {}", self.affix.as_str(), self.secrets_release())

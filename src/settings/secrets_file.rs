@@ -133,9 +133,38 @@ impl SecretsFile {
         }
     }
 
-    /// Refuses the file while a value is still `FIXME`, naming the paths (never the values).
-    pub(crate) fn refuse_fixme(&self) -> Result<()> {
-        refuse_fixme(&self.values, &self.path.display().to_string())
+    /// The values helm will use: the secrets chart's defaults (its `values.yaml` in `chart`) with
+    /// the file merged over them, as helm coalesces them.
+    pub(crate) fn merged(&self, chart: &Path) -> Result<Value> {
+        let mut merged = yaml::load_mapping(&chart.join("values.yaml"))?;
+        yaml::merge(&mut merged, &self.values);
+        Ok(merged)
+    }
+
+    /// Refuses the file while a value helm would use is still `FIXME` (one the file sets, or a
+    /// chart default it leaves out), naming the keys (never the values).
+    pub(crate) fn refuse_fixme(&self, chart: &Path) -> Result<()> {
+        let left = yaml::fixme_paths(&self.merged(chart)?);
+        if left.is_empty() {
+            return Ok(());
+        }
+        let set = yaml::fixme_paths(&self.values);
+        let (in_file, defaults): (Vec<String>, Vec<String>) = left.into_iter().partition(|p| set.contains(p));
+        let mut parts = Vec::new();
+        if !in_file.is_empty() {
+            parts.push(in_file.join(", "));
+        }
+        if !defaults.is_empty() {
+            parts.push(format!(
+                "{} (left out of the file, so the chart's default FIXME would be deployed)",
+                defaults.join(", ")
+            ));
+        }
+        Err(Error::Preflight(format!(
+            "{} still has FIXME at: {} (fill them in, e.g. with `panda-install secrets init`)",
+            self.path.display(),
+            parts.join("; ")
+        )))
     }
 }
 
@@ -183,19 +212,84 @@ mod tests {
         assert!(!plain.is_encrypted() && plain.decrypted().is_none());
     }
 
+    /// A chart whose defaults are `text`.
+    fn chart(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("values.yaml"), text).unwrap();
+        dir
+    }
+
     #[test]
     fn affix_cric_and_fixme() {
+        let none = chart("affix: test-\n");
         let (_d, f) = file("# c\naffix: \"-prod\" # x\ncric:\n  real: false\n");
         assert_eq!(f.affix().unwrap().unwrap().as_str(), "-prod");
         assert!(!f.cric_real().unwrap());
-        assert!(f.refuse_fixme().is_ok());
+        assert!(f.refuse_fixme(none.path()).is_ok());
         let (_d, f) = file("affix: ~\nmsgsvc:\n  basePassword: FIXME\n");
         assert!(f.affix().unwrap().is_none() && f.cric_real().unwrap());
-        let err = f.refuse_fixme().unwrap_err().to_string();
+        let err = f.refuse_fixme(none.path()).unwrap_err().to_string();
         assert!(err.contains("msgsvc.basePassword") && err.contains("s.yaml"), "{err}");
         let (_d, f) = file("affix: blah\n");
         assert_eq!(f.affix().unwrap_err().exit_code(), crate::exit_code::DATA);
         let (_d, f) = file("cric:\n  real: maybe\n");
         assert!(f.cric_real().is_err());
+    }
+
+    #[test]
+    fn a_chart_default_fixme_the_file_leaves_out_is_refused_too() {
+        let defaults = chart("a:\n  password: FIXME\n  user: u\nlist: [FIXME]\nb: FIXME\n");
+        let (_d, f) = file("a:\n  user: v\nlist: [x]\nb: FIXME\n");
+        let err = f.refuse_fixme(defaults.path()).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit_code::PREFLIGHT);
+        let err = err.to_string();
+        assert!(err.contains("at: b; a.password (left out of the file"), "{err}");
+        assert!(!err.contains("list"), "a list the file sets replaces the default one: {err}");
+        let (_d, full) = file("a:\n  password: p\nlist: [x]\nb: c\n");
+        assert!(full.refuse_fixme(defaults.path()).is_ok());
+    }
+
+    /// Every FIXME default of the real secrets chart: a file that sets all of them but one is
+    /// refused naming that key.
+    #[test]
+    fn each_of_the_secrets_charts_fixme_defaults_left_out_is_named() {
+        let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets");
+        let defaults = yaml::load_mapping(&chart.join("values.yaml")).unwrap();
+        let keys = yaml::fixme_paths(&defaults);
+        // 37 keys (`grep -c FIXME` counts 40 lines: three comments mention the word)
+        assert_eq!(keys.len(), 37, "the chart's FIXME defaults: {keys:?}");
+        let filled = fill_all(&defaults);
+        assert!(yaml::fixme_paths(&filled).is_empty());
+        for key in &keys {
+            let mut values = filled.clone();
+            leave_out(&mut values, key);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("partial.yaml");
+            std::fs::write(&path, yaml::to_string(&values).unwrap()).unwrap();
+            let err = SecretsFile::load(&path).unwrap().refuse_fixme(&chart).unwrap_err().to_string();
+            assert!(err.contains(key.as_str()) && err.contains("(left out of the file"), "{key}: {err}");
+        }
+    }
+
+    /// `values` with every FIXME replaced.
+    pub(crate) fn fill_all(values: &Value) -> Value {
+        match values {
+            Value::String(s) if s == "FIXME" => Value::String("filled".into()),
+            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), fill_all(v))).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(fill_all).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Leaves the key at a dotted path out; for a key inside a list (`auth.oidc.clients[0].clientId`)
+    /// the whole list is left out, since a list the file sets replaces the default one.
+    pub(crate) fn leave_out(values: &mut Value, path: &str) {
+        let path = path.split('[').next().unwrap_or(path);
+        let (parent, last) = path.rsplit_once('.').unwrap_or(("", path));
+        let mut node = values;
+        for part in parent.split('.').filter(|p| !p.is_empty()) {
+            node = node.get_mut(part).unwrap();
+        }
+        node.as_object_mut().unwrap().remove(last);
     }
 }

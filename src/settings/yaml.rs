@@ -61,6 +61,24 @@ pub(crate) fn at<'a>(values: &'a Value, dotted: &str) -> Option<&'a Value> {
     dotted.split('.').try_fold(values, |v, k| v.get(k))
 }
 
+/// helm's coalescing for plain values: maps merge key by key, a `null` deletes, anything else
+/// (lists included) replaces.
+pub(crate) fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(k);
+                } else {
+                    merge(b.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (b, o) if !o.is_null() => *b = o.clone(),
+        _ => {}
+    }
+}
+
 /// Dotted paths of every string value that is exactly `FIXME` (what a human must still fill).
 pub(crate) fn fixme_paths(values: &Value) -> Vec<String> {
     fn walk(v: &Value, path: &str, out: &mut Vec<String>) {

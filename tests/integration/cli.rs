@@ -272,7 +272,8 @@ fn the_namespace_is_resolved_as_helm_resolves_it() {
         let mut cmd = panda_install();
         cmd.env_remove("HELM_NAMESPACE")
             .env("KUBECONFIG", &kubeconfig)
-            .args(["plan", "-c", "msgsvc"])
+            // a secrets file: the plan then reads no cluster (this kubeconfig names none)
+            .args(["plan", "-c", "msgsvc", "--secrets", crate::support::TEST_SECRETS])
             .args(args);
         for (k, v) in env {
             cmd.env(k, v);

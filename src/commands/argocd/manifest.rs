@@ -3,6 +3,7 @@
 //! Pure: paths are made repository-relative by a resolver the caller passes in.
 
 use super::image_updater::{self, ImageUpdater};
+use crate::commands::generated::refuse_sensitive;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::settings::component::Component;
@@ -236,6 +237,7 @@ pub(crate) fn children(
                 .iter()
                 .map(|s| Parameter { name: s.key.clone(), value: s.value.clone(), force_string: s.string })
                 .collect();
+            refuse_sensitive(release, "Argo CD")?;
             let site_files: Vec<(String, String)> = release
                 .files
                 .iter()
@@ -578,5 +580,30 @@ mod tests {
         assert_eq!(docs[1]["kind"], "ImageUpdater");
         assert_eq!(docs[1]["spec"]["applicationRefs"][0]["namePattern"], "test-panda");
         assert_eq!(docs[1]["spec"]["applicationRefs"][0]["useAnnotations"], true);
+    }
+
+    #[test]
+    fn a_sensitive_site_file_is_refused_as_flux_refuses_it() {
+        let mut p = plan();
+        p.tiers[1].steps[0].release.files.push(SetFile {
+            key: "server.siteFiles.serverConfig".into(),
+            path: "values/doma/files/panda/panda_server_config.json".into(),
+            sensitive: true,
+        });
+        for charts in [
+            ChartSource::Git(git()),
+            ChartSource::Oci { repo: "oci://r/c".into(), version: "1".into(), values: Some(git()) },
+        ] {
+            let e = children(&p, &target(charts), &identity).unwrap_err();
+            assert_eq!(e.exit_code(), crate::exit_code::USAGE);
+            let e = e.to_string();
+            assert!(
+                e.contains(
+                    "test-panda: values/doma/files/panda/panda_server_config.json is a sensitive site file"
+                ),
+                "{e}"
+            );
+            assert!(e.contains("Argo CD output, which is committed to Git"), "{e}");
+        }
     }
 }

@@ -11,9 +11,9 @@ pub(crate) mod manifest;
 mod secrets;
 
 use super::generated::{component_plan, write_dir as write_generated, GeneratedFile};
-use super::inputs::Inputs;
+use super::inputs::{Access, Inputs};
 use super::Context;
-use crate::cli::args::ClusterArgs;
+use crate::cli::args::{ClusterArgs, InstanceArgs};
 use crate::cli::ArgocdArgs;
 use crate::error::{Error, Result};
 use crate::exit_code;
@@ -24,16 +24,35 @@ use manifest::{ChartSource, Generated, GitRef, Target, GENERATED_HEADER};
 use std::path::{Component as PathPart, Path, PathBuf};
 
 pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
-    let cluster = ClusterArgs { namespace: args.namespace.clone(), ..Default::default() };
+    // --dev fixes the namespace and the affix before anything is read for them
+    let (namespace, instance_args) = match &args.dev {
+        Some(name) => {
+            let flag = args.instance.affix.as_deref().map(Instance::from_flag).transpose()?;
+            let (namespace, instance) = personal(name, flag.as_ref())?;
+            (namespace, InstanceArgs { affix: Some(instance.affix.as_str().to_string()) })
+        }
+        None => (
+            args.namespace.clone().ok_or_else(|| {
+                Error::usage("argocd needs the destination namespace: -n NAMESPACE (or --dev NAME)")
+            })?,
+            args.instance.clone(),
+        ),
+    };
+    let cluster = ClusterArgs { namespace: Some(namespace), ..Default::default() };
     let secrets_file = args.secrets.as_deref().map(|p| (p, &args.sops));
-    let mut inputs =
-        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets_file, &cluster).await?;
-    if let Some(name) = &args.dev {
-        let (namespace, instance) = personal(name, &inputs.instance)?;
-        inputs.instance = instance;
-        inputs.target.namespace = namespace;
-    } else if args.namespace.is_none() {
-        return Err(Error::usage("argocd needs the destination namespace: -n NAMESPACE (or --dev NAME)"));
+    let inputs = Inputs::resolve(
+        ctx,
+        &args.root,
+        &instance_args,
+        &args.select,
+        secrets_file,
+        &cluster,
+        Access::Cluster,
+    )
+    .await?;
+    if let Some(file) = &inputs.secrets {
+        // the generated files tell how to deploy it: never one that would deploy a placeholder
+        file.refuse_fixme(&inputs.catalog.secrets_chart)?;
     }
     let catalog = &inputs.catalog;
     let git = git_ref(args)?;
@@ -127,11 +146,11 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
 }
 
 /// `--dev NAME`: the namespace and affix of a personal instance, checked against -a.
-fn personal(name: &str, instance: &Instance) -> Result<(String, Instance)> {
+fn personal(name: &str, flag: Option<&Instance>) -> Result<(String, Instance)> {
     let namespace = format!("dev-{name}");
     let affix =
         Affix::parse(&format!("{namespace}-")).map_err(|m| Error::usage(format!("--dev {name:?}: {m}")))?;
-    if instance.source == AffixSource::Flag && instance.affix != affix {
+    if let Some(instance) = flag.filter(|i| i.affix != affix) {
         return Err(Error::usage(format!(
             "--dev {name} uses affix {affix:?}, but -a says {:?}",
             instance.affix.as_str()
@@ -269,15 +288,14 @@ mod tests {
 
     #[test]
     fn dev_sets_namespace_and_affix_and_checks_conflicts() {
-        let default = Instance::default_affix();
-        let (ns, i) = personal("eddie", &default).unwrap();
+        let (ns, i) = personal("eddie", None).unwrap();
         assert_eq!(ns, "dev-eddie");
         assert_eq!(i.release(crate::settings::component::Component::Panda), "dev-eddie-panda");
         assert_eq!(i.secrets_release(), "dev-eddie-secrets");
-        let err = personal("eddie", &Instance::from_flag("x-").unwrap()).unwrap_err();
+        let err = personal("eddie", Some(&Instance::from_flag("x-").unwrap())).unwrap_err();
         assert!(err.to_string().contains("-a says"), "{err}");
-        assert!(personal("eddie", &Instance::from_flag("dev-eddie-").unwrap()).is_ok());
-        assert_eq!(personal("Eddie", &default).unwrap_err().exit_code(), exit_code::USAGE);
+        assert!(personal("eddie", Some(&Instance::from_flag("dev-eddie-").unwrap())).is_ok());
+        assert_eq!(personal("Eddie", None).unwrap_err().exit_code(), exit_code::USAGE);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! file (plain, or sops-encrypted: decrypted in memory and given to helm on stdin), refused while a
 //! FIXME is left; `--dry-run` prints the helm command and changes nothing.
 
-use super::super::install::finish;
 use crate::cli::args::OutputFormat;
 use crate::cli::SecretsDeployArgs;
+use crate::commands::apply::{self, Apply};
 use crate::commands::inputs::load_secrets;
 use crate::commands::Context;
 use crate::error::Result;
@@ -13,18 +13,16 @@ use crate::output::documents::PlanDocument;
 use crate::output::{self};
 use crate::plan::install::{secrets_plan, Mode, Request};
 use crate::plan::text;
-use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
 use crate::settings::instance::Instance;
 use crate::settings::selection::Selection;
 use crate::settings::target::{ClusterTarget, ProcessEnv};
 use crate::settings::wait::Wait;
-use std::collections::BTreeMap;
 
 pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> {
     let catalog = ctx.catalog(&args.root)?;
     let file = load_secrets(ctx, &args.file, &args.sops).await?;
-    file.refuse_fixme()?;
+    file.refuse_fixme(&catalog.secrets_chart)?;
     let instance = Instance::resolve(args.instance.affix.as_deref(), Some(&file))?;
     let target = ClusterTarget::resolve(&args.cluster, &ProcessEnv)?;
     let wait = Wait::resolve(&args.wait)?;
@@ -63,15 +61,18 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
     };
     let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;
     let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
-    let decisions = BTreeMap::new();
-    let report = executor::execute(
-        &p,
-        &helm,
-        &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
-    )
-    .await;
+    // as every deploy: a foreign release of that name is refused (or adopted), an identical
+    // file on a matching cluster is left `unchanged` (no new revision in helm's records)
+    let how = Apply {
+        command: "secrets-deploy",
+        adopt: args.adopt,
+        force_upgrade: false,
+        concurrency: None,
+        output: args.output.output,
+    };
+    let code = apply::run(&p, &helm, &cleared, &interrupt, &how).await;
     cleared.lock.release().await;
-    let code = finish("secrets-deploy", &p, &helm, &report?, args.output.output, "nothing else was changed")?;
+    let code = code?;
     output::note(
         "components mount their Secrets as volumes and see file changes within a minute; values read as \
          environment variables need a restart: kubectl rollout restart statefulset,deployment -l app.kubernetes.io/part-of=panda",

@@ -4,11 +4,12 @@
 //! document reaches the disk.
 
 use crate::cli::SecretsInitArgs;
+use crate::commands::plaintext;
 use crate::commands::Context;
 use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::output;
-use crate::settings::{secret_feeds, secrets_file, yaml};
+use crate::settings::{secret_feeds, yaml};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -86,17 +87,13 @@ pub(crate) async fn run(args: &SecretsInitArgs, ctx: &Context) -> Result<i32> {
     if out.exists() && !force {
         return Err(Error::usage(format!("{} exists: pass --force to overwrite it", out.display())));
     }
+    if !args.encryption.encrypt {
+        plaintext::refuse_tracked(&ctx.runner, &[out.to_path_buf()], Some(out)).await?;
+    }
     let (filled, replaced) = generate(&text, &secret_feeds::generated())?;
     let left = yaml::fixme_paths(&yaml::parse(&filled, &source)?);
-    let (written, how) = if args.encrypt {
-        let sops = ctx.sops(&args.sops).await?;
-        let encrypted = sops.encrypt(&filled, out, &args.age).await?;
-        if !secrets_file::is_encrypted(&yaml::parse(&encrypted, out)?) {
-            return Err(Error::Internal(anyhow::anyhow!("sops returned a document without its metadata")));
-        }
-        let recipients =
-            if args.age.is_empty() { "the .sops.yaml creation rule".into() } else { args.age.join(", ") };
-        (encrypted, format!("sops-encrypted for {recipients}"))
+    let (written, how) = if args.encryption.encrypt {
+        plaintext::encrypt(ctx, &args.encryption, &filled, out).await?
     } else {
         (filled, "plain: keep it private, or use --encrypt".to_string())
     };
@@ -108,7 +105,7 @@ pub(crate) async fn run(args: &SecretsInitArgs, ctx: &Context) -> Result<i32> {
         replaced.join(", ")
     ));
     if !left.is_empty() {
-        let edit = if args.encrypt { "panda-install secrets edit" } else { "your editor" };
+        let edit = if args.encryption.encrypt { "panda-install secrets edit" } else { "your editor" };
         output::note(&format!(
             "still FIXME, for you to fill in ({edit}) before `panda-install secrets deploy -f {}`:",
             out.display()
