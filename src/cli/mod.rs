@@ -322,6 +322,10 @@ pub(crate) struct RecoverArgs {
     /// Print the rollbacks and uninstalls it would run and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Also recover releases that became pending less than --timeout ago (by default refused:
+    /// a helm run of someone else, CI or Flux may still be working on them).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
     #[command(flatten)]

@@ -9,6 +9,7 @@ pub(crate) mod install;
 pub(crate) mod migrate;
 pub(crate) mod recover;
 pub(crate) mod requirements;
+pub(crate) mod selector;
 pub(crate) mod text;
 pub(crate) mod uninstall;
 

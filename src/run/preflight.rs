@@ -37,6 +37,8 @@ pub(crate) struct Checks<'a> {
     /// This run deploys the secrets release itself (from a file already checked).
     pub(crate) deploys_secrets: bool,
     pub(crate) recover: bool,
+    /// Recover pending releases younger than the timeout too (`--force`).
+    pub(crate) force_recover: bool,
     pub(crate) wait: &'a Wait,
 }
 
@@ -87,6 +89,7 @@ pub(crate) fn pending(
                 chart: chart.clone(),
                 status: record.status.clone(),
                 last_good: releases.last_good(name),
+                written_at: record.written_at,
             })
         })
         .collect()
@@ -129,6 +132,12 @@ async fn check_releases(
                 list.join(", ")
             )));
         }
+        recover::refuse_young(
+            &stuck,
+            crate::kube::records::unix_now(),
+            checks.wait.duration(),
+            checks.force_recover,
+        )?;
         let plan = recover::plan(&stuck, checks.wait, &checks.plan.target, checks.plan.helm);
         for note in &plan.notes {
             crate::output::note(&format!("recover: {note}"));
@@ -221,6 +230,7 @@ mod tests {
             manifest: String::new(),
             config,
             chart_values: json!({}),
+            written_at: None,
         }
     }
 
