@@ -13,6 +13,7 @@ pub(crate) mod install;
 mod instance;
 pub(crate) mod migrate_data;
 pub(crate) mod package;
+pub(crate) mod rbac;
 pub(crate) mod recover;
 pub(crate) mod secrets;
 pub(crate) mod status;
@@ -72,6 +73,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Package(args)) => package::run(&args, ctx).await,
         Some(Command::Import(args)) => import::run(&args, ctx),
         Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
+        Some(Command::Rbac(args)) => rbac::run(&args),
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
     }

@@ -6,7 +6,7 @@
 
 use super::{failed, Cluster};
 use crate::error::{Error, Result};
-use crate::plan::adopt::ObjectRef;
+use crate::plan::adopt::{self, ObjectRef};
 use crate::plan::selector::Selector;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount};
@@ -53,10 +53,11 @@ impl Cluster {
     }
 
     /// Whether the namespace holds a workload, Service, ConfigMap or ServiceAccount that
-    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`).
+    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`) and
+    /// that could collide with the plan's `releases` ([`adopt::could_collide`]).
     /// Claims do not count: StatefulSets' per-pod claims carry only the selector labels, kept
     /// claims are there on purpose, and the claims the values reuse are checked on their own.
-    pub(crate) async fn holds_foreign_objects(&self) -> Result<bool> {
+    pub(crate) async fn holds_foreign_objects(&self, releases: &BTreeSet<String>) -> Result<bool> {
         let (deployments, statefulsets, services, config_maps, accounts) = futures::try_join!(
             self.foreign_metadata::<Deployment>("Deployment"),
             self.foreign_metadata::<StatefulSet>("StatefulSet"),
@@ -64,14 +65,22 @@ impl Cluster {
             self.foreign_metadata::<ConfigMap>("ConfigMap"),
             self.foreign_metadata::<ServiceAccount>("ServiceAccount"),
         )?;
-        // what Kubernetes itself puts into every namespace
-        let named =
-            |list: &[ObjectMeta], builtin: &str| list.iter().any(|m| m.name.as_deref() != Some(builtin));
-        Ok(!deployments.is_empty()
-            || !statefulsets.is_empty()
-            || !services.is_empty()
-            || named(&config_maps, "kube-root-ca.crt")
-            || named(&accounts, "default"))
+        let lists = [
+            ("Deployment", deployments),
+            ("StatefulSet", statefulsets),
+            ("Service", services),
+            ("ConfigMap", config_maps),
+            ("ServiceAccount", accounts),
+        ];
+        for (kind, list) in lists {
+            for meta in list {
+                let obj = json!({"kind": kind, "metadata": serde_json::to_value(meta).map_err(|e| Error::Internal(e.into()))?});
+                if adopt::could_collide(&obj, releases) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// The metadata of the namespace's objects of one kind that lack `part-of=panda`.

@@ -172,6 +172,37 @@ fn id(obj: &Value) -> String {
     ObjectRef::of(obj).id()
 }
 
+/// Whether an object panda-install did not make could collide with or run beside the plan: its
+/// name is a planned release's or starts with one (`<release>-...`, every object the charts name),
+/// a helm release annotation or `app.kubernetes.io/instance` names a planned release, it carries an
+/// Argo CD tracking annotation, or it is a workload of a role panda-install replaces (upstream's
+/// `app.kubernetes.io/name`). The deployer's own ServiceAccount, OpenShift's injected objects
+/// (`openshift-service-ca.crt`, the `builder`/`deployer` accounts) and unrelated workloads are not.
+pub(crate) fn could_collide(obj: &Value, releases: &BTreeSet<String>) -> bool {
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let l = labels(obj);
+    let planned = |n: &str| releases.contains(n);
+    let named = releases.iter().any(|r| name == r || name.starts_with(&format!("{r}-")));
+    let released = annotation(obj, "meta.helm.sh/release-name").is_some_and(planned);
+    let instance = l.get("app.kubernetes.io/instance").is_some_and(|i| planned(i));
+    let tracked = annotation(obj, TRACKING).is_some();
+    let role = l.get("app.kubernetes.io/name").map(String::as_str).unwrap_or_default();
+    let upstream = WORKLOADS.contains(&obj["kind"].as_str().unwrap_or_default())
+        && component_of(role, l.get("app.kubernetes.io/instance").map(String::as_str).unwrap_or_default())
+            .is_some();
+    named || released || instance || tracked || upstream
+}
+
+/// Whether any object read for adoption carries an Argo CD tracking annotation (only then are
+/// Argo CD's Applications, a cluster-wide list, read).
+pub(crate) fn tracking_seen(seen: &Seen) -> bool {
+    let tracked = |o: &Value| annotation(o, TRACKING).is_some();
+    seen.live.values().flatten().any(tracked)
+        || seen.workloads.iter().any(tracked)
+        || seen.claims.values().flatten().any(tracked)
+        || seen.foreign.values().flat_map(|f| f.objects.iter()).any(tracked)
+}
+
 /// Who owns a live object, and whether it blocks adoption.
 enum Owner {
     Planned,
@@ -836,6 +867,36 @@ mod tests {
             a.refusals
         );
         assert!(!a.before.values().flatten().any(|s| matches!(s, Stop::ScaleDown { .. })));
+    }
+
+    #[test]
+    fn only_what_could_collide_counts_as_foreign() {
+        let releases = BTreeSet::from(["test-msgsvc".to_string(), "test-secrets".to_string()]);
+        let obj = |kind: &str, name: &str, meta: Value| {
+            let mut o = json!({"kind": kind, "metadata": {"name": name}});
+            merge(&mut o, &json!({"metadata": meta}));
+            o
+        };
+        for harmless in [
+            obj("ServiceAccount", "ci-deployer", json!({})),
+            obj("ServiceAccount", "builder", json!({})),
+            obj("ServiceAccount", "deployer", json!({})),
+            obj("ConfigMap", "openshift-service-ca.crt", json!({})),
+            obj("Deployment", "web", json!({"labels": {"app.kubernetes.io/name": "web"}})),
+            obj("Service", "test-msgsvcx", json!({})),
+        ] {
+            assert!(!could_collide(&harmless, &releases), "{harmless}");
+        }
+        for colliding in [
+            obj("Deployment", "test-msgsvc-activemq", json!({})),
+            obj("Secret", "test-secrets", json!({})),
+            obj("ConfigMap", "x", json!({"annotations": {TRACKING: "app:/ConfigMap:ns/x"}})),
+            obj("Service", "x", json!({"annotations": {"meta.helm.sh/release-name": "test-msgsvc"}})),
+            obj("Service", "x", json!({"labels": {"app.kubernetes.io/instance": "test-msgsvc"}})),
+            obj("StatefulSet", "old-harvester", json!({"labels": {"app.kubernetes.io/name": "harvester"}})),
+        ] {
+            assert!(could_collide(&colliding, &releases), "{colliding}");
+        }
     }
 
     #[test]

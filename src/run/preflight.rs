@@ -61,7 +61,7 @@ pub(crate) async fn check(checks: &Checks<'_>, helm: &Helm, interrupt: &Interrup
 /// failure stops the run before any release changes; warnings are noted on stderr.
 pub(crate) async fn prerequisites(cluster: &Cluster, needs: &Requirements) -> Result<()> {
     let results = checks::run(cluster, needs, None, Scope::Preflight).await;
-    for c in results.iter().filter(|c| c.status == Status::Warn) {
+    for c in results.iter().filter(|c| matches!(c.status, Status::Warn | Status::Unknown)) {
         crate::output::note(&format!("preflight: {}", c.line()));
     }
     let failed: Vec<String> = results.iter().filter(|c| c.status == Status::Fail).map(|c| c.line()).collect();
