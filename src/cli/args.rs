@@ -166,6 +166,11 @@ pub(crate) struct DeployArgs {
     #[arg(long)]
     pub(crate) recover: bool,
 
+    /// With --recover: also recover releases that became pending less than --timeout ago (by
+    /// default refused: a helm run of someone else may still be working on them).
+    #[arg(long, requires = "recover")]
+    pub(crate) force: bool,
+
     #[command(flatten)]
     pub(crate) helm: HelmArgs,
     #[command(flatten)]

@@ -104,6 +104,9 @@ pub(crate) enum Command {
     /// Copy a database whose layout changed (Harvester's and IAM's MariaDB, iDDS' PostgreSQL) from
     /// the old deployment into the new one, with Jobs the command renders, and check row counts.
     MigrateData(MigrateDataArgs),
+    /// Print the least-privilege RBAC objects (YAML): the Role of the commands that change the
+    /// namespace, the read-only Role of status/diff/doctor, the optional ClusterRoles.
+    Rbac(RbacArgs),
     /// Print a shell completion script (components, sub-components and experiments included).
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout.
@@ -330,6 +333,10 @@ pub(crate) struct RecoverArgs {
     /// Print the rollbacks and uninstalls it would run and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Also recover releases that became pending less than --timeout ago (by default refused:
+    /// a helm run of someone else, CI or Flux may still be working on them).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
     #[command(flatten)]
@@ -597,6 +604,17 @@ pub(crate) struct CompletionsArgs {
     pub(crate) shell: clap_complete::Shell,
     #[command(flatten)]
     pub(crate) root: RootArgs,
+}
+
+/// `rbac`: where the Roles go and whom to bind them to.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RbacArgs {
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Also print bindings of the deployer Role and the cluster reads to this ServiceAccount of
+    /// the namespace.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) service_account: Option<String>,
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
         Err(Error::Preflight(why)) => checks::unreachable(&why, Scope::All),
         Err(e) => return Err(e),
     };
-    let (pass, warn, fail, skip) = checks::tally(&results);
+    let (pass, warn, fail, skip, unknown) = checks::tally(&results);
     let ok = fail == 0;
     match args.output.output {
         OutputFormat::Json => output::json(&DoctorDocument {
@@ -69,7 +69,7 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
             experiment: inputs.selection.experiment.clone(),
             exposure: needs.exposure(),
             ok,
-            summary: Summary { pass, warn, fail, skip },
+            summary: Summary { pass, warn, fail, skip, unknown },
             checks: results,
         })?,
         OutputFormat::Text => {
@@ -81,7 +81,7 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
             let failed: Vec<&str> =
                 results.iter().filter(|c| c.status == Status::Fail).map(|c| c.id.name()).collect();
             out.push_str(&format!(
-                "doctor: namespace {}: {pass} pass, {warn} warn, {fail} fail, {skip} skip{}\n",
+                "doctor: namespace {}: {pass} pass, {warn} warn, {fail} fail, {skip} skip, {unknown} unknown{}\n",
                 inputs.target.namespace,
                 if ok { String::new() } else { format!(" (failed: {})", failed.join(", ")) }
             ));

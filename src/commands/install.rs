@@ -55,6 +55,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         create_namespace: d.create_namespace,
         deploys_secrets: inputs.secrets.is_some(),
         recover: d.recover,
+        force_recover: d.force,
         wait: &wait,
     };
     let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;

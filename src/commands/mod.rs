@@ -15,6 +15,7 @@ mod instance;
 pub(crate) mod migrate_data;
 pub(crate) mod package;
 mod plaintext;
+pub(crate) mod rbac;
 pub(crate) mod recover;
 pub(crate) mod secrets;
 mod secrets_derived;
@@ -75,6 +76,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Package(args)) => package::run(&args, ctx).await,
         Some(Command::Import(args)) => import::run(&args, ctx).await,
         Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
+        Some(Command::Rbac(args)) => rbac::run(&args),
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
     }

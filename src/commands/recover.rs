@@ -34,7 +34,11 @@ pub(crate) async fn run(args: &RecoverArgs, ctx: &Context) -> Result<i32> {
     let mut names: Vec<_> =
         components.iter().map(|c| (Some(*c), instance.release(*c), catalog.chart(*c).dir.clone())).collect();
     names.push((None, instance.secrets_release(), catalog.secrets_chart.clone()));
-    let p = recover::plan(&pending(&releases, &names), &wait, &target, version);
+    let stuck = pending(&releases, &names);
+    if !args.dry_run {
+        recover::refuse_young(&stuck, crate::kube::records::unix_now(), wait.duration(), args.force)?;
+    }
+    let p = recover::plan(&stuck, &wait, &target, version);
     if args.dry_run || p.tiers.is_empty() {
         match args.output.output {
             OutputFormat::Text => output::print(&text::render(&p, &helm.display()))?,

@@ -6,11 +6,14 @@
 
 use super::{failed, Cluster};
 use crate::error::{Error, Result};
-use crate::plan::adopt::ObjectRef;
+use crate::plan::adopt::{self, ObjectRef};
+use crate::plan::selector::Selector;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy,
+};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use serde_json::{json, Value};
@@ -50,10 +53,11 @@ impl Cluster {
     }
 
     /// Whether the namespace holds a workload, Service, ConfigMap or ServiceAccount that
-    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`).
+    /// panda-install's charts did not make (they all carry `app.kubernetes.io/part-of=panda`) and
+    /// that could collide with the plan's `releases` ([`adopt::could_collide`]).
     /// Claims do not count: StatefulSets' per-pod claims carry only the selector labels, kept
     /// claims are there on purpose, and the claims the values reuse are checked on their own.
-    pub(crate) async fn holds_foreign_objects(&self) -> Result<bool> {
+    pub(crate) async fn holds_foreign_objects(&self, releases: &BTreeSet<String>) -> Result<bool> {
         let (deployments, statefulsets, services, config_maps, accounts) = futures::try_join!(
             self.foreign_metadata::<Deployment>("Deployment"),
             self.foreign_metadata::<StatefulSet>("StatefulSet"),
@@ -61,14 +65,22 @@ impl Cluster {
             self.foreign_metadata::<ConfigMap>("ConfigMap"),
             self.foreign_metadata::<ServiceAccount>("ServiceAccount"),
         )?;
-        // what Kubernetes itself puts into every namespace
-        let named =
-            |list: &[ObjectMeta], builtin: &str| list.iter().any(|m| m.name.as_deref() != Some(builtin));
-        Ok(!deployments.is_empty()
-            || !statefulsets.is_empty()
-            || !services.is_empty()
-            || named(&config_maps, "kube-root-ca.crt")
-            || named(&accounts, "default"))
+        let lists = [
+            ("Deployment", deployments),
+            ("StatefulSet", statefulsets),
+            ("Service", services),
+            ("ConfigMap", config_maps),
+            ("ServiceAccount", accounts),
+        ];
+        for (kind, list) in lists {
+            for meta in list {
+                let obj = json!({"kind": kind, "metadata": serde_json::to_value(meta).map_err(|e| Error::Internal(e.into()))?});
+                if adopt::could_collide(&obj, releases) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// The metadata of the namespace's objects of one kind that lack `part-of=panda`.
@@ -218,7 +230,7 @@ impl Cluster {
     pub(crate) async fn scale_down(
         &self,
         obj: &ObjectRef,
-        selector: &BTreeMap<String, String>,
+        selector: &Selector,
         timeout: Duration,
     ) -> Result<()> {
         let api = self.object_api(obj).await?;
@@ -226,55 +238,95 @@ impl Cluster {
         api.patch(&obj.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| failed(&format!("scale {} to 0", obj.id()), e))?;
-        self.wait_pods_gone(selector, &obj.id(), timeout).await
+        let pods: Api<Pod> = self.api();
+        let params = ListParams::default().labels(&selector.with(&[NOT_OURS]));
+        let pods = pods
+            .list_metadata(&params)
+            .await
+            .map_err(|e| failed(&format!("list the pods of {}", obj.id()), e))?;
+        let uids = pods.items.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+        self.wait_pods_gone(selector, &uids, &obj.id(), timeout).await
     }
 
-    /// Deletes the ReplicaSets and pods an orphaned controller left (matching its selector and
-    /// not panda-install's) and waits until the pods are gone.
+    /// Deletes what an orphaned controller left and waits until its pods are gone: the
+    /// ReplicaSets and pods that match its selector, are not panda-install's and have no
+    /// controller any more (pods of those ReplicaSets go with them). Pods and ReplicaSets that
+    /// another controller still owns are never touched, whatever their labels. Each deletion is
+    /// guarded by the object's uid.
     pub(crate) async fn stop_leftovers(
         &self,
-        selector: &BTreeMap<String, String>,
+        selector: &Selector,
         what: &str,
         timeout: Duration,
     ) -> Result<()> {
-        let params = ListParams::default().labels(&foreign_selector(selector));
-        let background = DeleteParams {
+        let params = ListParams::default().labels(&selector.with(&[NOT_OURS]));
+        let background = |uid: Option<String>| DeleteParams {
             propagation_policy: Some(PropagationPolicy::Background),
+            preconditions: Some(Preconditions { uid, resource_version: None }),
             ..DeleteParams::default()
         };
+        let mut orphaned_sets = BTreeSet::new();
         if let Some((api, _)) = self.resource("apps/v1", "ReplicaSet").await? {
-            api.delete_collection(&background, &params)
+            let sets = api
+                .list_metadata(&params)
                 .await
-                .map_err(|e| failed(&format!("delete the ReplicaSets {what} left"), e))?;
+                .map_err(|e| failed(&format!("list the ReplicaSets {what} left"), e))?;
+            for set in sets.items.into_iter().filter(|s| controller(&s.metadata).is_none()) {
+                let name = set.metadata.name.clone().unwrap_or_default();
+                gone_or(api.delete(&name, &background(set.metadata.uid.clone())).await)
+                    .map_err(|e| failed(&format!("delete ReplicaSet {name}, which {what} left"), e))?;
+                orphaned_sets.extend(set.metadata.uid);
+            }
         }
         let pods: Api<Pod> = self.api();
-        pods.delete_collection(&background, &params)
+        let list = pods
+            .list_metadata(&params)
             .await
-            .map_err(|e| failed(&format!("delete the pods {what} left"), e))?;
-        self.wait_pods_gone(selector, what, timeout).await
+            .map_err(|e| failed(&format!("list the pods {what} left"), e))?;
+        let mut victims = BTreeSet::new();
+        for pod in list.items {
+            let owner = controller(&pod.metadata);
+            if owner.as_ref().is_some_and(|uid| !orphaned_sets.contains(uid)) {
+                continue;
+            }
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            if owner.is_none() {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                gone_or(pods.delete(&name, &background(Some(uid.clone()))).await)
+                    .map_err(|e| failed(&format!("delete pod {name}, which {what} left"), e))?;
+            }
+            victims.insert(uid);
+        }
+        self.wait_pods_gone(selector, &victims, what, timeout).await
     }
 
+    /// Waits until none of the pods `uids` (all matching `selector`) is left.
     async fn wait_pods_gone(
         &self,
-        selector: &BTreeMap<String, String>,
+        selector: &Selector,
+        uids: &BTreeSet<String>,
         what: &str,
         timeout: Duration,
     ) -> Result<()> {
         let pods: Api<Pod> = self.api();
-        let params = ListParams::default().labels(&foreign_selector(selector));
+        let params = ListParams::default().labels(&selector.with(&[NOT_OURS]));
         let deadline = Instant::now() + timeout;
         loop {
-            let left = pods
+            let list = pods
                 .list_metadata(&params)
                 .await
                 .map_err(|e| failed(&format!("list the pods of {what}"), e))?;
-            if left.items.is_empty() {
+            let left = list
+                .items
+                .iter()
+                .filter(|p| p.metadata.uid.as_ref().is_some_and(|u| uids.contains(u)))
+                .count();
+            if left == 0 {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(Error::ReleaseFailed(format!(
-                    "{} pod(s) of {what} are still there after {} s",
-                    left.items.len(),
+                    "{left} pod(s) of {what} are still there after {} s",
                     timeout.as_secs()
                 )));
             }
@@ -283,24 +335,41 @@ impl Cluster {
     }
 }
 
-/// A label selector for the old pods only: panda-install's own pods carry part-of=panda and may
-/// match an upstream selector (`app.kubernetes.io/name=harvester`).
-fn foreign_selector(selector: &BTreeMap<String, String>) -> String {
-    let mut parts: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    parts.push("app.kubernetes.io/part-of!=panda".into());
-    parts.join(",")
+/// panda-install's own pods carry part-of=panda and may match an upstream selector
+/// (`app.kubernetes.io/name=harvester`): they are never the old ones.
+const NOT_OURS: &str = "app.kubernetes.io/part-of!=panda";
+
+/// The uid of an object's controller (its ownerReference with `controller: true`).
+fn controller(meta: &ObjectMeta) -> Option<String> {
+    meta.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true)).map(|o| o.uid.clone())
+}
+
+/// A deletion that found the object already gone counts as done.
+fn gone_or<T>(result: std::result::Result<T, kube::Error>) -> std::result::Result<(), kube::Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
     #[test]
-    fn old_pod_selectors_exclude_ours() {
-        let sel = BTreeMap::from([("app.kubernetes.io/name".to_string(), "harvester".to_string())]);
-        assert_eq!(
-            foreign_selector(&sel),
-            "app.kubernetes.io/name=harvester,app.kubernetes.io/part-of!=panda"
-        );
+    fn only_controllerless_objects_are_leftovers() {
+        let owned = |controller: Option<bool>| ObjectMeta {
+            owner_references: Some(vec![OwnerReference {
+                uid: "u1".into(),
+                controller,
+                ..Default::default()
+            }]),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(controller(&owned(Some(true))), Some("u1".into()));
+        assert_eq!(controller(&owned(None)), None);
+        assert_eq!(controller(&ObjectMeta::default()), None);
     }
 }

@@ -35,6 +35,11 @@ pub(crate) fn failed(what: &str, e: kube::Error) -> Error {
     }
 }
 
+/// Whether an error text (of [`failed`]) says the credentials may not make the request (403).
+pub(crate) fn is_forbidden(text: &str) -> bool {
+    text.ends_with("(Forbidden)")
+}
+
 impl Cluster {
     pub(crate) async fn connect(target: &ClusterTarget) -> Result<Cluster> {
         let options = KubeConfigOptions { context: target.context.clone(), cluster: None, user: None };

@@ -36,6 +36,9 @@ pub(crate) struct Record {
     pub(crate) config: Value,
     /// The chart's own default values.
     pub(crate) chart_values: Value,
+    /// When helm last wrote this record (Unix seconds): its Secret's `modifiedAt` label, else
+    /// `createdAt` (helm sets the first on an update, the second when it creates a revision).
+    pub(crate) written_at: Option<u64>,
 }
 
 impl Record {
@@ -199,7 +202,19 @@ fn decode(secret: &str, s: &Secret) -> Result<Record> {
         manifest: stored.manifest,
         config: stored.config.unwrap_or(Value::Null),
         chart_values: chart.values.unwrap_or(Value::Null),
+        written_at: written_at(s),
     })
+}
+
+/// This host's clock in Unix seconds, to compare with the times helm writes into its records.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The newest of the record Secret's `modifiedAt` and `createdAt` labels.
+fn written_at(s: &Secret) -> Option<u64> {
+    let labels = s.metadata.labels.as_ref()?;
+    ["modifiedAt", "createdAt"].iter().filter_map(|k| labels.get(*k)?.parse::<u64>().ok()).max()
 }
 
 #[cfg(test)]
@@ -228,6 +243,11 @@ mod tests {
         assert_eq!((r.chart_name.as_str(), r.chart_version.as_str()), ("panda", "0.1.0"));
         assert_eq!(r.computed_values(), serde_json::json!({"a": {"b": 5}, "d": "x"}));
         assert!(r.manifest.contains("kind: A"));
+        assert_eq!(r.written_at, None);
+        let mut labelled = s.clone();
+        labelled.metadata.labels =
+            Some([("createdAt".into(), "100".into()), ("modifiedAt".into(), "250".into())].into());
+        assert_eq!(decode("x", &labelled).unwrap().written_at, Some(250));
     }
 
     #[test]

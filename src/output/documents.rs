@@ -257,6 +257,8 @@ pub(crate) struct Summary {
     pub(crate) warn: usize,
     pub(crate) fail: usize,
     pub(crate) skip: usize,
+    /// Checks the credentials may not make (403): neither pass nor fail.
+    pub(crate) unknown: usize,
 }
 
 /// The result of `doctor` (docs/doctor.schema.json).

@@ -17,6 +17,7 @@
 //!   sync it back or prune it), a claim whose immutable spec differs, a claim the values reuse
 //!   that does not exist or is not Bound, and `--take-ownership` on a helm without it.
 
+use super::selector::Selector;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,9 +100,9 @@ pub(crate) enum Stop {
     Orphan { object: ObjectRef },
     /// Delete what an orphaned controller left (ReplicaSets, pods) matching its selector and not
     /// ours, and wait until its pods are gone.
-    Leftovers { what: String, selector: BTreeMap<String, String> },
+    Leftovers { what: String, selector: Selector },
     /// Scale a workload to zero and wait until its pods are gone; the object stays.
-    ScaleDown { object: ObjectRef, selector: BTreeMap<String, String> },
+    ScaleDown { object: ObjectRef, selector: Selector },
 }
 
 /// One line of the report: an object, who owns it, what happens to it.
@@ -171,6 +172,37 @@ fn id(obj: &Value) -> String {
     ObjectRef::of(obj).id()
 }
 
+/// Whether an object panda-install did not make could collide with or run beside the plan: its
+/// name is a planned release's or starts with one (`<release>-...`, every object the charts name),
+/// a helm release annotation or `app.kubernetes.io/instance` names a planned release, it carries an
+/// Argo CD tracking annotation, or it is a workload of a role panda-install replaces (upstream's
+/// `app.kubernetes.io/name`). The deployer's own ServiceAccount, OpenShift's injected objects
+/// (`openshift-service-ca.crt`, the `builder`/`deployer` accounts) and unrelated workloads are not.
+pub(crate) fn could_collide(obj: &Value, releases: &BTreeSet<String>) -> bool {
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let l = labels(obj);
+    let planned = |n: &str| releases.contains(n);
+    let named = releases.iter().any(|r| name == r || name.starts_with(&format!("{r}-")));
+    let released = annotation(obj, "meta.helm.sh/release-name").is_some_and(planned);
+    let instance = l.get("app.kubernetes.io/instance").is_some_and(|i| planned(i));
+    let tracked = annotation(obj, TRACKING).is_some();
+    let role = l.get("app.kubernetes.io/name").map(String::as_str).unwrap_or_default();
+    let upstream = WORKLOADS.contains(&obj["kind"].as_str().unwrap_or_default())
+        && component_of(role, l.get("app.kubernetes.io/instance").map(String::as_str).unwrap_or_default())
+            .is_some();
+    named || released || instance || tracked || upstream
+}
+
+/// Whether any object read for adoption carries an Argo CD tracking annotation (only then are
+/// Argo CD's Applications, a cluster-wide list, read).
+pub(crate) fn tracking_seen(seen: &Seen) -> bool {
+    let tracked = |o: &Value| annotation(o, TRACKING).is_some();
+    seen.live.values().flatten().any(tracked)
+        || seen.workloads.iter().any(tracked)
+        || seen.claims.values().flatten().any(tracked)
+        || seen.foreign.values().flat_map(|f| f.objects.iter()).any(tracked)
+}
+
 /// Who owns a live object, and whether it blocks adoption.
 enum Owner {
     Planned,
@@ -230,14 +262,6 @@ fn argo_refusal(object: &str, app: &str) -> String {
     )
 }
 
-/// The selector's labels (`matchLabels`; expressions are not used by either chart family).
-fn selector(obj: &Value) -> BTreeMap<String, String> {
-    obj["spec"]["selector"]["matchLabels"]
-        .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
-        .unwrap_or_default()
-}
-
 /// Claims a workload's pods mount by name.
 fn mounted_claims(obj: &Value) -> BTreeSet<String> {
     obj["spec"]["template"]["spec"]["volumes"]
@@ -248,15 +272,25 @@ fn mounted_claims(obj: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn claim_templates(obj: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = obj["spec"]["volumeClaimTemplates"]
+/// The immutable part of each claim template: name, size, class (unset: the cluster's default)
+/// and access modes.
+fn claim_templates(obj: &Value) -> Vec<(String, String, String, Vec<String>)> {
+    let mut out: Vec<_> = obj["spec"]["volumeClaimTemplates"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|t| {
-            let name = t["metadata"]["name"].as_str().unwrap_or_default().to_string();
-            let size = t["spec"]["resources"]["requests"]["storage"].as_str().unwrap_or_default().to_string();
-            (name, size)
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            let spec = &t["spec"];
+            let mut modes: Vec<String> =
+                spec["accessModes"].as_array().into_iter().flatten().map(text).collect();
+            modes.sort();
+            (
+                text(&t["metadata"]["name"]),
+                text(&spec["resources"]["requests"]["storage"]),
+                text(&spec["storageClassName"]),
+                modes,
+            )
         })
         .collect();
     out.sort();
@@ -269,21 +303,43 @@ fn immutable_change(rendered: &Value, live: &Value) -> Option<String> {
     if rk != lk {
         return Some(format!("the kind changes from {lk} to {rk}"));
     }
+    if rk == "Service" {
+        let headless = |o: &Value| o["spec"]["clusterIP"] == "None";
+        return (headless(rendered) != headless(live)).then(|| {
+            format!(
+                "it turns {} (clusterIP is immutable)",
+                if headless(rendered) { "headless" } else { "from headless into a virtual IP" }
+            )
+        });
+    }
     if !WORKLOADS.contains(&rk) {
         return None;
     }
-    if selector(rendered) != selector(live) {
+    if Selector::of_workload(rendered) != Selector::of_workload(live) {
         return Some("its selector differs (immutable)".into());
     }
     if rk == "StatefulSet" {
         if rendered["spec"]["serviceName"] != live["spec"]["serviceName"] {
             return Some("its serviceName differs (immutable)".into());
         }
+        let policy =
+            |o: &Value| o["spec"]["podManagementPolicy"].as_str().unwrap_or("OrderedReady").to_string();
+        if policy(rendered) != policy(live) {
+            return Some("its podManagementPolicy differs (immutable)".into());
+        }
         if claim_templates(rendered) != claim_templates(live) {
             return Some("its volumeClaimTemplates differ (immutable)".into());
         }
     }
     None
+}
+
+fn selector_refusal(object: &str, why: &str) -> String {
+    format!(
+        "{object}: its selector {why}: panda-install cannot tell its pods from others' by it and stops or deletes \
+         nothing by such a selector. Scale it to 0 and delete it yourself (kubectl delete --cascade=foreground), then \
+         run again"
+    )
 }
 
 /// Whether a claim's immutable spec would change.
@@ -331,16 +387,23 @@ fn replicas(obj: &Value) -> i64 {
 
 pub(crate) fn decide(seen: &Seen) -> Adoption {
     let mut a = Adoption::default();
-    let rendered_names: BTreeSet<String> = seen
-        .rendered
-        .iter()
-        .flat_map(|r| {
-            r.objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string())
-        })
-        .collect();
+    foreign_releases(seen, &mut a);
+    same_named(seen, &mut a);
+    reused_claims(seen, &mut a);
+    old_workloads(seen, &mut a);
+    if !a.take_ownership.is_empty() && !seen.take_ownership_supported {
+        a.refusals
+            .push("taking objects over needs helm's --take-ownership: use helm 4 (or helm 3.17+)".into());
+    }
+    a.refusals.sort();
+    a.refusals.dedup();
+    a
+}
+
+/// Pass 1: releases of planned names made from another chart; their claims and volumes are kept.
+fn foreign_releases(seen: &Seen, a: &mut Adoption) {
     let rendered_ids: BTreeSet<String> =
         seen.rendered.iter().flat_map(|r| r.objects.iter().map(id)).collect();
-
     for (release, foreign) in &seen.foreign {
         a.findings.push(Finding {
             object: format!("release {release}"),
@@ -364,7 +427,11 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
             }
         }
     }
+}
 
+/// Pass 2: live objects with a planned name: taken over, or deleted (workloads without their
+/// pods) and created again where an immutable field differs.
+fn same_named(seen: &Seen, a: &mut Adoption) {
     for r in &seen.rendered {
         let ours_claims: BTreeSet<String> = r.objects.iter().flat_map(mounted_claims).collect();
         for obj in &r.objects {
@@ -386,8 +453,7 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
                 if matches!(who, Owner::Argo { exists: false, .. }) {
                     a.untrack.insert(live_ref.clone());
                 }
-                let kind = obj["kind"].as_str().unwrap_or_default();
-                if kind == "PersistentVolumeClaim" {
+                if obj["kind"] == "PersistentVolumeClaim" {
                     if let Some(why) = claim_change(obj, live) {
                         a.refusals.push(format!(
                             "{object}: {why}, and a claim cannot be recreated without losing its data: use it through \
@@ -403,35 +469,64 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
                         a.take_ownership.insert(r.release.clone());
                         format!("taken over by release {} (helm --take-ownership)", r.release)
                     }
-                    Some(why) => {
-                        let sel = selector(live);
-                        let same_pods = live["kind"] == "StatefulSet" && obj["kind"] == "StatefulSet";
-                        let shared: Vec<String> =
-                            mounted_claims(live).intersection(&ours_claims).cloned().collect();
+                    Some(why) if !WORKLOADS.contains(&live["kind"].as_str().unwrap_or_default()) => {
                         a.before
                             .entry(r.release.clone())
                             .or_default()
-                            .push(Stop::Orphan { object: live_ref.clone() });
-                        let leftovers = Stop::Leftovers { what: live_ref.id(), selector: sel };
-                        let when = if same_pods {
-                            a.before.entry(r.release.clone()).or_default().push(leftovers);
-                            "its pods stop before the new ones start (the same pod names)".to_string()
-                        } else if !shared.is_empty() {
-                            a.before.entry(r.release.clone()).or_default().push(leftovers);
-                            format!(
-                                "its pods stop before the new ones start (both mount {})",
-                                shared.join(", ")
-                            )
-                        } else {
-                            a.after.entry(r.tier).or_default().push(leftovers);
-                            format!("its pods run until tier {} is Ready, then stop", r.tier)
-                        };
-                        format!("{why}: deleted without its pods (propagationPolicy=Orphan) and created again by helm; {when}")
+                            .push(Stop::Orphan { object: live_ref });
+                        format!("{why}: deleted and created again by helm")
                     }
+                    Some(why) => match Selector::of_workload(live) {
+                        Err(bad) => {
+                            a.refusals.push(selector_refusal(&object, &bad));
+                            format!("{why}, but its selector cannot be used: refused")
+                        }
+                        Ok(selector) => {
+                            let when = recreate(a, r, obj, live, selector, &ours_claims);
+                            format!(
+                                "{why}: deleted without its pods (propagationPolicy=Orphan) and created again by helm; {when}"
+                            )
+                        }
+                    },
                 };
                 a.findings.push(Finding { object, owner: describe(&who), happens });
             }
         }
+    }
+}
+
+/// The steps that replace a workload whose immutable fields differ: deleted without its pods,
+/// then what it left stopped before the new pods start (same pod names, a shared claim) or once
+/// the tier is Ready. Returns when its pods stop.
+fn recreate(
+    a: &mut Adoption,
+    r: &Rendered,
+    rendered: &Value,
+    live: &Value,
+    selector: Selector,
+    ours_claims: &BTreeSet<String>,
+) -> String {
+    let live_ref = ObjectRef::of(live);
+    let same_pods = live["kind"] == "StatefulSet" && rendered["kind"] == "StatefulSet";
+    let shared: Vec<String> = mounted_claims(live).intersection(ours_claims).cloned().collect();
+    a.before.entry(r.release.clone()).or_default().push(Stop::Orphan { object: live_ref.clone() });
+    let leftovers = Stop::Leftovers { what: live_ref.id(), selector };
+    if same_pods {
+        a.before.entry(r.release.clone()).or_default().push(leftovers);
+        "its pods stop before the new ones start (the same pod names)".to_string()
+    } else if !shared.is_empty() {
+        a.before.entry(r.release.clone()).or_default().push(leftovers);
+        format!("its pods stop before the new ones start (both mount {})", shared.join(", "))
+    } else {
+        a.after.entry(r.tier).or_default().push(leftovers);
+        format!("its pods run until tier {} is Ready, then stop", r.tier)
+    }
+}
+
+/// Pass 3: claims the values reuse (`existingClaim`) must exist and be Bound; they are kept.
+fn reused_claims(seen: &Seen, a: &mut Adoption) {
+    for r in &seen.rendered {
+        let ours_claims: BTreeSet<String> = r.objects.iter().flat_map(mounted_claims).collect();
         for claim in ours_claims.iter().filter(|c| {
             !r.objects.iter().any(|o| o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == **c)
         }) {
@@ -467,8 +562,17 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
             }
         }
     }
+}
 
-    // old workloads that would keep running beside ours
+/// Pass 4: old workloads that would keep running beside ours are scaled to zero (kept).
+fn old_workloads(seen: &Seen, a: &mut Adoption) {
+    let rendered_names: BTreeSet<String> = seen
+        .rendered
+        .iter()
+        .flat_map(|r| {
+            r.objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
     let release_of: BTreeMap<&str, &Rendered> =
         seen.rendered.iter().filter_map(|r| r.component.as_deref().map(|c| (c, r))).collect();
     for w in &seen.workloads {
@@ -503,7 +607,8 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
                 a.findings.push(Finding {
                     object: id(w),
                     owner: format!("helm release {release}"),
-                    happens: "kept as it is (marked helm.sh/resource-policy: keep); not a workload panda-install replaces".into(),
+                    happens: "kept as it is (marked helm.sh/resource-policy: keep); not a workload panda-install replaces"
+                        .into(),
                 });
             }
             continue;
@@ -523,12 +628,27 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
             });
             continue;
         };
+        let selector = match Selector::of_workload(w) {
+            Ok(s) => s,
+            Err(bad) => {
+                a.refusals.push(selector_refusal(&id(w), &bad));
+                a.findings.push(Finding {
+                    object: id(w),
+                    owner: describe(&who),
+                    happens: format!(
+                        "runs beside {}, but its selector cannot be used: refused",
+                        target.release
+                    ),
+                });
+                continue;
+            }
+        };
         if in_foreign.is_some() {
             a.keep.insert(ObjectRef::of(w));
         }
         let ours_claims: BTreeSet<String> = target.objects.iter().flat_map(mounted_claims).collect();
         let shared: Vec<String> = mounted_claims(w).intersection(&ours_claims).cloned().collect();
-        let stop = Stop::ScaleDown { object: ObjectRef::of(w), selector: selector(w) };
+        let stop = Stop::ScaleDown { object: ObjectRef::of(w), selector };
         let when = if shared.is_empty() {
             a.after.entry(target.tier).or_default().push(stop);
             format!("once tier {} ({}) is Ready", target.tier, target.release)
@@ -546,13 +666,6 @@ pub(crate) fn decide(seen: &Seen) -> Adoption {
             ),
         });
     }
-    if !a.take_ownership.is_empty() && !seen.take_ownership_supported {
-        a.refusals
-            .push("taking objects over needs helm's --take-ownership: use helm 4 (or helm 3.17+)".into());
-    }
-    a.refusals.sort();
-    a.refusals.dedup();
-    a
 }
 
 #[cfg(test)]
@@ -690,6 +803,100 @@ mod tests {
         let tracked = decide(&s).refusals.join("\n");
         assert!(tracked.contains("PersistentVolumeClaim/test-harvester-wdirs: Argo CD Application panda-harvester still manages it"), "{tracked}");
         assert!(all.contains("--take-ownership"), "{all}");
+    }
+
+    #[test]
+    fn every_immutable_field_is_compared() {
+        let ours = sts(
+            "db",
+            json!({"a": "b"}),
+            &[],
+            json!({"spec": {"podManagementPolicy": "Parallel",
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": "fast",
+                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}),
+        );
+        assert_eq!(immutable_change(&ours, &ours), None);
+        let with = |extra: Value| {
+            let mut live = ours.clone();
+            merge(&mut live, &extra);
+            immutable_change(&ours, &live).unwrap_or_default()
+        };
+        assert!(
+            with(json!({"spec": {"podManagementPolicy": "OrderedReady"}})).contains("podManagementPolicy")
+        );
+        let template = |spec: Value| {
+            let mut t = ours["spec"]["volumeClaimTemplates"][0].clone();
+            merge(&mut t, &json!({"spec": spec}));
+            json!({"spec": {"volumeClaimTemplates": [t]}})
+        };
+        assert!(with(template(json!({"storageClassName": "slow"}))).contains("volumeClaimTemplates"));
+        assert!(with(template(json!({"accessModes": ["ReadWriteMany"]}))).contains("volumeClaimTemplates"));
+        let service =
+            |ip: &str| json!({"kind": "Service", "metadata": {"name": "s"}, "spec": {"clusterIP": ip}});
+        assert!(immutable_change(&service("None"), &service("10.0.0.1")).unwrap().contains("turns headless"));
+        assert!(immutable_change(&service("10.0.0.2"), &service("None")).unwrap().contains("from headless"));
+        assert_eq!(immutable_change(&service("None"), &service("None")), None);
+    }
+
+    #[test]
+    fn a_selector_that_cannot_be_represented_is_refused_and_never_acted_on() {
+        let mut s = seen();
+        s.foreign.clear();
+        s.workloads.clear();
+        s.claims.clear();
+        for sel in
+            [json!({}), json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]})]
+        {
+            let mut live = s.live["StatefulSet/test-harvester-mariadb"][0].clone();
+            live["spec"]["selector"] = sel;
+            live["metadata"]["annotations"] = json!({});
+            s.live.insert("StatefulSet/test-harvester-mariadb".into(), vec![live]);
+            let a = decide(&s);
+            let all = a.refusals.join("\n");
+            assert!(all.contains("StatefulSet/test-harvester-mariadb: its selector"), "{all}");
+            assert!(a.before.is_empty() && a.after.is_empty(), "{:?} {:?}", a.before, a.after);
+        }
+        // an old workload scaled down by such a selector: refused as well
+        let mut s = seen();
+        s.workloads[0]["spec"]["selector"] =
+            json!({"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]});
+        let a = decide(&s);
+        assert!(
+            a.refusals.iter().any(|r| r.starts_with("StatefulSet/test-harvester: its selector")),
+            "{:?}",
+            a.refusals
+        );
+        assert!(!a.before.values().flatten().any(|s| matches!(s, Stop::ScaleDown { .. })));
+    }
+
+    #[test]
+    fn only_what_could_collide_counts_as_foreign() {
+        let releases = BTreeSet::from(["test-msgsvc".to_string(), "test-secrets".to_string()]);
+        let obj = |kind: &str, name: &str, meta: Value| {
+            let mut o = json!({"kind": kind, "metadata": {"name": name}});
+            merge(&mut o, &json!({"metadata": meta}));
+            o
+        };
+        for harmless in [
+            obj("ServiceAccount", "ci-deployer", json!({})),
+            obj("ServiceAccount", "builder", json!({})),
+            obj("ServiceAccount", "deployer", json!({})),
+            obj("ConfigMap", "openshift-service-ca.crt", json!({})),
+            obj("Deployment", "web", json!({"labels": {"app.kubernetes.io/name": "web"}})),
+            obj("Service", "test-msgsvcx", json!({})),
+        ] {
+            assert!(!could_collide(&harmless, &releases), "{harmless}");
+        }
+        for colliding in [
+            obj("Deployment", "test-msgsvc-activemq", json!({})),
+            obj("Secret", "test-secrets", json!({})),
+            obj("ConfigMap", "x", json!({"annotations": {TRACKING: "app:/ConfigMap:ns/x"}})),
+            obj("Service", "x", json!({"annotations": {"meta.helm.sh/release-name": "test-msgsvc"}})),
+            obj("Service", "x", json!({"labels": {"app.kubernetes.io/instance": "test-msgsvc"}})),
+            obj("StatefulSet", "old-harvester", json!({"labels": {"app.kubernetes.io/name": "harvester"}})),
+        ] {
+            assert!(could_collide(&colliding, &releases), "{colliding}");
+        }
     }
 
     #[test]

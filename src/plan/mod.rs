@@ -7,8 +7,10 @@ pub(crate) mod adopt;
 pub(crate) mod helm_args;
 pub(crate) mod install;
 pub(crate) mod migrate;
+pub(crate) mod rbac;
 pub(crate) mod recover;
 pub(crate) mod requirements;
+pub(crate) mod selector;
 pub(crate) mod text;
 pub(crate) mod uninstall;
 

@@ -3,6 +3,7 @@
 //! was read in full: an unreadable history stops the run before this point.
 
 use super::{Action, Kind, Plan, Release, Step, Tier};
+use crate::error::{Error, Result};
 use crate::settings::component::Component;
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::target::ClusterTarget;
@@ -18,6 +19,39 @@ pub(crate) struct Pending {
     pub(crate) status: String,
     /// The newest revision that was `deployed` or `superseded`; `None`: never deployed.
     pub(crate) last_good: Option<u64>,
+    /// When helm last wrote its pending record (Unix seconds), if the record says.
+    pub(crate) written_at: Option<u64>,
+}
+
+/// Refuses to recover a release whose pending record is younger than the timeout (`now` and
+/// `written_at` in Unix seconds): helm, CI or Flux may still be working on it, and a rollback
+/// would run under its feet. `force` recovers anyway. A record without a time counts as old.
+pub(crate) fn refuse_young(
+    pending: &[Pending],
+    now: u64,
+    timeout: std::time::Duration,
+    force: bool,
+) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let young: Vec<String> = pending
+        .iter()
+        .filter_map(|p| {
+            let age = now.saturating_sub(p.written_at?);
+            (age < timeout.as_secs()).then(|| format!("{} ({} {age} s ago)", p.name, p.status))
+        })
+        .collect();
+    if young.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Preflight(format!(
+        "{} became pending less than the timeout ({} s) ago: a helm run (a colleague's, CI's or Flux's) may \
+         still be working on it, and recovering now would roll it back under its feet. Wait until it is older \
+         than the timeout, or pass --force if you know nothing else is running",
+        young.join(", "),
+        timeout.as_secs()
+    )))
 }
 
 pub(crate) fn plan(pending: &[Pending], wait: &Wait, target: &ClusterTarget, helm: HelmVersion) -> Plan {
@@ -58,5 +92,34 @@ pub(crate) fn plan(pending: &[Pending], wait: &Wait, target: &ClusterTarget, hel
         prepare: vec![],
         tiers,
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn pending(name: &str, written_at: Option<u64>) -> Pending {
+        Pending {
+            component: None,
+            name: name.into(),
+            chart: PathBuf::from("helm/msgsvc"),
+            status: "pending-upgrade".into(),
+            last_good: Some(1),
+            written_at,
+        }
+    }
+
+    #[test]
+    fn a_pending_record_younger_than_the_timeout_is_refused_unless_forced() {
+        let ten = Duration::from_secs(600);
+        let young = [pending("t-msgsvc", Some(1_000)), pending("t-panda", Some(100))];
+        let e = refuse_young(&young, 1_005, ten, false).unwrap_err().to_string();
+        assert!(e.contains("t-msgsvc (pending-upgrade 5 s ago)") && e.contains("--force"), "{e}");
+        assert!(!e.contains("t-panda"), "{e}");
+        assert!(refuse_young(&young, 1_005, ten, true).is_ok());
+        assert!(refuse_young(&young, 1_600, ten, false).is_ok(), "older than the timeout");
+        assert!(refuse_young(&[pending("x", None)], 5, ten, false).is_ok());
     }
 }

@@ -42,7 +42,8 @@ pub(crate) async fn inspect(
             seen.foreign.insert(record.name.clone(), Foreign { chart, objects });
         }
     }
-    if seen.foreign.is_empty() && !cluster.holds_foreign_objects().await? {
+    let releases: BTreeSet<String> = plan.steps().map(|s| s.release.name.clone()).collect();
+    if seen.foreign.is_empty() && !cluster.holds_foreign_objects(&releases).await? {
         // nothing to take over; only check that the claims the values reuse are there
         let named = claims_in_values(plan)?;
         if named.is_empty() {
@@ -98,7 +99,10 @@ pub(crate) async fn inspect(
         .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str().map(String::from))
         .collect();
     seen.claims = cluster.claims_named(&claims).await?;
-    seen.argo_apps = cluster.argo_applications().await?;
+    // a cluster-wide list: only when an object says Argo CD tracked it
+    if adopt::tracking_seen(&seen) {
+        seen.argo_apps = cluster.argo_applications().await?;
+    }
     Ok(adopt::decide(&seen))
 }
 

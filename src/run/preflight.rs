@@ -37,6 +37,8 @@ pub(crate) struct Checks<'a> {
     /// This run deploys the secrets release itself (from a file already checked).
     pub(crate) deploys_secrets: bool,
     pub(crate) recover: bool,
+    /// Recover pending releases younger than the timeout too (`--force`).
+    pub(crate) force_recover: bool,
     pub(crate) wait: &'a Wait,
 }
 
@@ -59,7 +61,7 @@ pub(crate) async fn check(checks: &Checks<'_>, helm: &Helm, interrupt: &Interrup
 /// failure stops the run before any release changes; warnings are noted on stderr.
 pub(crate) async fn prerequisites(cluster: &Cluster, needs: &Requirements) -> Result<()> {
     let results = checks::run(cluster, needs, None, Scope::Preflight).await;
-    for c in results.iter().filter(|c| c.status == Status::Warn) {
+    for c in results.iter().filter(|c| matches!(c.status, Status::Warn | Status::Unknown)) {
         crate::output::note(&format!("preflight: {}", c.line()));
     }
     let failed: Vec<String> = results.iter().filter(|c| c.status == Status::Fail).map(|c| c.line()).collect();
@@ -87,6 +89,7 @@ pub(crate) fn pending(
                 chart: chart.clone(),
                 status: record.status.clone(),
                 last_good: releases.last_good(name),
+                written_at: record.written_at,
             })
         })
         .collect()
@@ -129,6 +132,12 @@ async fn check_releases(
                 list.join(", ")
             )));
         }
+        recover::refuse_young(
+            &stuck,
+            crate::kube::records::unix_now(),
+            checks.wait.duration(),
+            checks.force_recover,
+        )?;
         let plan = recover::plan(&stuck, checks.wait, &checks.plan.target, checks.plan.helm);
         for note in &plan.notes {
             crate::output::note(&format!("recover: {note}"));
@@ -221,6 +230,7 @@ mod tests {
             manifest: String::new(),
             config,
             chart_values: json!({}),
+            written_at: None,
         }
     }
 

@@ -113,7 +113,7 @@ fn context_namespace(kc: &Kubeconfig, context: Option<&str>) -> Option<String> {
 }
 
 /// RFC 1123 label: what Kubernetes requires of namespace names.
-fn check_dns_label(name: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_dns_label(name: &str) -> std::result::Result<(), String> {
     let ok_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ok_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());

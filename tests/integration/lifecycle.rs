@@ -213,7 +213,13 @@ fn a_pending_release_is_refused_until_recover() {
     assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
     assert!(stderr.contains("test-msgsvc (pending-install") && stderr.contains("--recover"), "{stderr}");
 
+    // pending for seconds only: a helm run may still be working on it
     let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc", "--recover"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
+    assert!(stderr.contains("test-msgsvc (pending-install") && stderr.contains("--force"), "{stderr}");
+
+    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc", "--recover", "--force"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(

@@ -12,6 +12,7 @@ mod converge;
 mod doctor;
 mod e2e;
 mod engines;
+mod envelope;
 mod gitops;
 mod lifecycle;
 mod moving_in;

@@ -57,6 +57,7 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
         create_namespace: args.create_namespace,
         deploys_secrets: true,
         recover: false,
+        force_recover: false,
         wait: &wait,
     };
     let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;

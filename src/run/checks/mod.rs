@@ -2,7 +2,8 @@
 //! verifies, and ends `pass`, `warn`, `fail` or `skip` with a message and, unless it passed, a fix
 //! hint. Their subjects come from the rendered releases ([`Requirements`]); their facts from the
 //! API server ([`crate::kube::prerequisites`], read once per run through [`Reads`]). A check
-//! that cannot read what it needs fails. `doctor` runs them all; the install preflight runs the
+//! that cannot read what it needs fails; one whose read the credentials may not make (403) is
+//! `unknown`, naming what was not checked (the install preflight warns and goes on). `doctor` runs them all; the install preflight runs the
 //! ones that are cheap and certain ([`CheckId::preflight`]). docs/exposure.md §6 lists them.
 
 mod cluster;
@@ -176,6 +177,8 @@ pub(crate) enum Status {
     Warn,
     Fail,
     Skip,
+    /// Not checked: the credentials may not read what the check needs.
+    Unknown,
 }
 
 impl Status {
@@ -185,6 +188,7 @@ impl Status {
             Status::Warn => "WARN",
             Status::Fail => "FAIL",
             Status::Skip => "SKIP",
+            Status::Unknown => "UNKNOWN",
         }
     }
 }
@@ -239,8 +243,19 @@ impl Check {
         Check { hint: Some(hint.into()), ..Check::new(id, Status::Fail, message) }
     }
 
-    /// A read the check needs failed: it fails, naming what could not be read.
+    /// A read the check needs failed: it fails, naming what could not be read; a read the
+    /// credentials are not allowed to make leaves it unknown (not a pass).
     pub(crate) fn unreadable(id: CheckId, error: &str) -> Check {
+        if crate::kube::is_forbidden(error) {
+            return Check {
+                hint: Some(
+                    "not checked: these credentials may not make this read (a namespace-only Role); \
+                     `panda-install rbac` prints the optional ClusterRole that lets it run"
+                        .into(),
+                ),
+                ..Check::new(id, Status::Unknown, format!("not checked: {error}"))
+            };
+        }
         Check::fail(
             id,
             error.to_string(),
@@ -268,7 +283,7 @@ impl Check {
     pub(crate) fn line(&self) -> String {
         let subject = self.subject.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
         let mut out = format!("{}  {}  {subject}{}", self.status.label(), self.id.name(), self.message);
-        if let (Some(hint), Status::Fail | Status::Warn) = (&self.hint, self.status) {
+        if let (Some(hint), Status::Fail | Status::Warn | Status::Unknown) = (&self.hint, self.status) {
             out.push_str(&format!("\n      fix: {hint}"));
         }
         out
@@ -368,9 +383,15 @@ pub(crate) fn unreachable(why: &str, scope: Scope) -> Vec<Check> {
 }
 
 /// How many checks ended with each status: (pass, warn, fail, skip).
-pub(crate) fn tally(checks: &[Check]) -> (usize, usize, usize, usize) {
+pub(crate) fn tally(checks: &[Check]) -> (usize, usize, usize, usize, usize) {
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
-    (count(Status::Pass), count(Status::Warn), count(Status::Fail), count(Status::Skip))
+    (
+        count(Status::Pass),
+        count(Status::Warn),
+        count(Status::Fail),
+        count(Status::Skip),
+        count(Status::Unknown),
+    )
 }
 
 #[cfg(test)]
