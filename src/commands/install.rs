@@ -22,6 +22,7 @@ use crate::run::convergence::{compare_plan, Decision};
 use crate::run::executor::{self, Options};
 use crate::run::preflight::{self, Checks};
 use crate::run::render::Renders;
+use crate::run::upgrade;
 use crate::settings::helm_version::HelmVersion;
 use crate::settings::wait::Wait;
 use std::collections::BTreeMap;
@@ -118,6 +119,9 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
             let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
             preflight::prerequisites(&cleared.cluster, &needs).await?;
         }
+        // The compatibility table, then the schema steps, before any workload changes.
+        upgrade::prepare(&p, &cleared, &renders, &inputs.instance, Wait::resolve(&d.wait)?.duration())
+            .await?;
         let opts = Options { concurrency: d.concurrency, interrupt: &interrupt, decisions: &decisions };
         let report = executor::execute(&p, &helm, &opts).await?;
         let failed = report.failed();

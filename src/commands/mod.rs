@@ -17,6 +17,7 @@ pub(crate) mod recover;
 pub(crate) mod secrets;
 pub(crate) mod status;
 pub(crate) mod uninstall;
+pub(crate) mod upgrade_plan;
 
 use crate::cli::args::{HelmArgs, RootArgs, SopsArgs};
 use crate::cli::{Cli, Command, SecretsCommand};
@@ -72,6 +73,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Package(args)) => package::run(&args, ctx).await,
         Some(Command::Import(args)) => import::run(&args, ctx),
         Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
+        Some(Command::UpgradePlan(args)) => upgrade_plan::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
     }

@@ -11,6 +11,7 @@ pub(crate) mod recover;
 pub(crate) mod requirements;
 pub(crate) mod text;
 pub(crate) mod uninstall;
+pub(crate) mod upgrade;
 
 use crate::settings::component::Component;
 use crate::settings::helm_version::HelmVersion;
