@@ -249,3 +249,20 @@ def every_path_an_imported_site_file_names_is_a_file_the_pod_mounts_there(helm4,
             print(f"    {upstream}: all {checked} path(s) naming shipped files are provided; {len(dangling)} name files upstream never shipped")
     if failures:
         raise Failure("\n".join(failures))
+
+
+@check
+def the_jobs_scripts_of_src_plan_pass_bash_n_and_shellcheck(helm4, helm3):
+    """The scripts the CLI's Jobs run (migrate-data, the upgrade's schema steps), as the Jobs join them."""
+    if not shutil.which("shellcheck"):
+        raise Failure("shellcheck not found (apt-get install shellcheck)")
+    plan = render.ROOT / "src" / "plan"
+    phases = (plan / "migrate" / "phases.sh").read_text()
+    scripts = {"upgrade/schema.sh": (plan / "upgrade" / "schema.sh").read_text()}
+    for engine in ("mariadb", "postgres"):
+        scripts[f"migrate/{engine}.sh + phases.sh"] = (plan / "migrate" / f"{engine}.sh").read_text() + "\n" + phases
+    for name, text in scripts.items():
+        for cmd in (["bash", "-n"], ["shellcheck", "-S", "warning", "-s", "bash", "-"]):
+            proc = subprocess.run(cmd, input=text, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise Failure(f"{name}: {' '.join(cmd)}:\n{proc.stdout}{proc.stderr}")
