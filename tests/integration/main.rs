@@ -19,3 +19,4 @@ mod recovery;
 mod sops;
 mod support;
 mod testbed;
+mod upgrade;
