@@ -107,6 +107,10 @@ pub(crate) enum Command {
     /// Print the least-privilege RBAC objects (YAML): the Role of the commands that change the
     /// namespace, the read-only Role of status/diff/doctor, the optional ClusterRoles.
     Rbac(RbacArgs),
+    /// Compare the deployed PanDA versions with the planned ones against the compatibility table
+    /// and print the upgrade's steps (backup, schema patches, workloads); exits 75 when the table
+    /// refuses the planned combination. `--restore` runs the restore Job of the latest backup.
+    UpgradePlan(UpgradePlanArgs),
     /// Print a shell completion script (components, sub-components and experiments included).
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout.
@@ -272,6 +276,17 @@ pub(crate) struct DiffArgs {
     pub(crate) root: RootArgs,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
+}
+
+/// `upgrade-plan`: the same selection and inputs as `diff`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct UpgradePlanArgs {
+    #[command(flatten)]
+    pub(crate) inputs: DiffArgs,
+    /// Restore PanDA's database from the latest backup the upgrade took (a Job with the deployed
+    /// database image), instead of printing the plan. Roll the workloads back first (docs/moving-in.md).
+    #[arg(long)]
+    pub(crate) restore: bool,
 }
 
 /// `doctor`: the selection an install would deploy, and where.

@@ -18,16 +18,22 @@ use crate::run::executor::{self, Options};
 use crate::run::interrupt::Interrupt;
 use crate::run::preflight::{self, Cleared};
 use crate::run::render::Renders;
+use crate::run::upgrade;
+use crate::settings::instance::Instance;
+use std::time::Duration;
 use std::collections::BTreeMap;
 
 /// How the deploy was asked for.
-pub(crate) struct Apply {
+pub(crate) struct Apply<'a> {
     /// The command, for the JSON document.
     pub(crate) command: &'static str,
     pub(crate) adopt: bool,
     pub(crate) force_upgrade: bool,
     pub(crate) concurrency: Option<usize>,
     pub(crate) output: OutputFormat,
+    /// The install's instance and wait: the compatibility table and the schema steps
+    /// ([`upgrade::prepare`]) run before any workload changes. `None` for the secrets release.
+    pub(crate) upgrade: Option<(&'a Instance, Duration)>,
 }
 
 /// Runs `p` against the cleared cluster and returns the exit code (see [`finish`]).
@@ -36,7 +42,7 @@ pub(crate) async fn run(
     helm: &Helm,
     cleared: &Cleared,
     interrupt: &Interrupt,
-    how: &Apply,
+    how: &Apply<'_>,
 ) -> Result<i32> {
     // Each release is rendered once, for the comparison with the cluster and then for the
     // prerequisite checks of the releases this run will apply (one left unchanged needs nothing
@@ -90,6 +96,10 @@ pub(crate) async fn run(
     if !manifests.is_empty() {
         let needs = Requirements::from_manifests(&p.namespace, &manifests)?;
         preflight::prerequisites(&cleared.cluster, &needs).await?;
+    }
+    // The compatibility table, then the schema steps, before any workload changes.
+    if let Some((instance, timeout)) = how.upgrade {
+        upgrade::prepare(p, cleared, &renders, instance, timeout).await?;
     }
     let opts = Options { concurrency: how.concurrency, interrupt, decisions: &decisions };
     let report = executor::execute(p, helm, &opts).await?;

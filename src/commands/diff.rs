@@ -3,13 +3,12 @@
 //! (missing, changed by hand, not ready). Secret values are redacted. Exits 0 when nothing would
 //! change, 2 when something would. Reads only: no lock, no change.
 
-use super::inputs::{Access, Inputs};
+use super::inputs;
 use super::Context;
 use crate::cli::args::OutputFormat;
 use crate::cli::DiffArgs;
 use crate::error::Result;
 use crate::exit_code;
-use crate::kube::Cluster;
 use crate::output::documents::{DiffDocument, ReleaseDiff, SCHEMA_VERSION};
 use crate::output::{self};
 use crate::plan::install::Mode;
@@ -19,21 +18,7 @@ use crate::run::render::Renders;
 use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
-    let secrets = args.secrets.as_deref().map(|p| (p, &args.sops));
-    let inputs = Inputs::resolve(
-        ctx,
-        &args.root,
-        &args.instance,
-        &args.select,
-        secrets,
-        &args.cluster,
-        Access::Cluster,
-    )
-    .await?;
-    let helm = ctx.helm(&args.helm)?.with_secrets(inputs.secrets.as_ref());
-    let version = helm.version().await?;
-    let cluster = Cluster::connect(&inputs.target).await?;
-    let releases = cluster.releases().await?;
+    let (inputs, helm, version, cluster, releases) = inputs::against_deployed(ctx, args).await?;
     let mode = Mode::Install { wait: Wait::default(), create_namespace: false, rollback_on_failure: false };
     let p = inputs.plan(mode, version)?;
     executor::prepare(&p, &helm).await?;

@@ -94,3 +94,21 @@ impl Inputs {
         install::plan(&req, &self.catalog, version)
     }
 }
+
+/// The inputs of a command that compares the plan with the deployed instance (diff,
+/// upgrade-plan): the inputs, helm and its version, the cluster and helm's records. Without `-a`
+/// and `--secrets` the instance is the one deployed in the namespace (like status and uninstall).
+pub(crate) async fn against_deployed(
+    ctx: &Context,
+    args: &crate::cli::DiffArgs,
+) -> Result<(Inputs, crate::helm::Helm, HelmVersion, crate::kube::Cluster, crate::kube::records::Releases)> {
+    let secrets = args.secrets.as_deref().map(|p| (p, &args.sops));
+    let inputs =
+        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &args.cluster, Access::Cluster)
+            .await?;
+    let helm = ctx.helm(&args.helm)?.with_secrets(inputs.secrets.as_ref());
+    let version = helm.version().await?;
+    let cluster = crate::kube::Cluster::connect(&inputs.target).await?;
+    let releases = cluster.releases().await?;
+    Ok((inputs, helm, version, cluster, releases))
+}

@@ -68,6 +68,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
             force_upgrade: d.force_upgrade,
             concurrency: d.concurrency,
             output: d.output.output,
+            upgrade: Some((&inputs.instance, wait.duration())),
         };
         apply::run(&p, &helm, &cleared, &interrupt, &how).await
     }

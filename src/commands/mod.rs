@@ -21,6 +21,7 @@ pub(crate) mod secrets;
 mod secrets_derived;
 pub(crate) mod status;
 pub(crate) mod uninstall;
+pub(crate) mod upgrade_plan;
 
 use crate::cli::args::{HelmArgs, RootArgs, SopsArgs};
 use crate::cli::{Cli, Command, SecretsCommand};
@@ -77,6 +78,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Import(args)) => import::run(&args, ctx).await,
         Some(Command::MigrateData(args)) => migrate_data::run(&args, ctx).await,
         Some(Command::Rbac(args)) => rbac::run(&args),
+        Some(Command::UpgradePlan(args)) => upgrade_plan::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
     }

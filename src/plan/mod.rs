@@ -13,6 +13,7 @@ pub(crate) mod requirements;
 pub(crate) mod selector;
 pub(crate) mod text;
 pub(crate) mod uninstall;
+pub(crate) mod upgrade;
 
 use crate::settings::component::Component;
 use crate::settings::helm_version::HelmVersion;

@@ -13,3 +13,4 @@ pub(crate) mod preflight;
 pub(crate) mod progress;
 pub(crate) mod render;
 pub(crate) mod report;
+pub(crate) mod upgrade;

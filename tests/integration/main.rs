@@ -21,3 +21,4 @@ mod sops;
 mod support;
 mod testbed;
 mod truth;
+mod upgrade;

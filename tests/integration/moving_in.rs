@@ -151,7 +151,16 @@ fn imported_values_render_and_pass_the_schemas_for_every_experiment() {
                 docs.iter().any(|d| d["kind"] == "StatefulSet" || d["kind"] == "Deployment"),
                 "{experiment}: no workload"
             );
+            let twice = claims_named_twice(&docs);
+            assert!(twice.is_empty(), "{experiment}: a pod names a claim twice: {twice:?}");
             if experiment == "doma" {
+                for (workload, mounts) in [("test-harvester-harvester", 2), ("test-idds-rest", 2)] {
+                    assert_eq!(
+                        shared_logs_mounts(&docs, workload),
+                        (1, mounts),
+                        "{workload}: one volume for panda-shared-logs, one mount per setting"
+                    );
+                }
                 let shared = docs.iter().any(|d| {
                     d["kind"] == "StatefulSet"
                         && d["metadata"]["name"] == "test-panda-server"
@@ -161,6 +170,43 @@ fn imported_values_render_and_pass_the_schemas_for_every_experiment() {
             }
         }
     }
+}
+
+/// "<workload>: <claim>" for every pod that names one PVC in two volumes (the CephFS double mount).
+fn claims_named_twice(docs: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in docs {
+        let Some(volumes) = d["spec"]["template"]["spec"]["volumes"].as_array() else { continue };
+        let mut seen = std::collections::BTreeSet::new();
+        for claim in volumes.iter().filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str()) {
+            if !seen.insert(claim) {
+                out.push(format!("{}: {claim}", d["metadata"]["name"]));
+            }
+        }
+    }
+    out
+}
+
+/// (volumes naming panda-shared-logs, container mounts of them) in the pod of `workload`.
+fn shared_logs_mounts(docs: &[Value], workload: &str) -> (usize, usize) {
+    let pod = &docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == workload && d["kind"] == "StatefulSet")
+        .expect(workload)["spec"]["template"]["spec"];
+    let names: Vec<&str> = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["persistentVolumeClaim"]["claimName"] == "panda-shared-logs")
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    let mounts = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["name"].as_str().is_some_and(|n| names.contains(&n)))
+        .count();
+    (names.len(), mounts)
 }
 
 // ---------------------------------------------------------------------------------------------

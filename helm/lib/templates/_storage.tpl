@@ -60,6 +60,96 @@ Argument: dict "name" <volume name> "spec" <volume spec> "mountPath" <path> ("re
 {{- end -}}
 
 {{/*
+One volume per claim. A pod that names the same PVC in two volumes hangs in ContainerCreating on
+some CSI drivers (Manila CephFS: upstream panda-k8s 7ee9076, #259, #268), so settings of one pod
+that resolve to the same claim (an existingClaim, or the claim a "claim" setting creates) share ONE
+pod volume, named after the first of them, and each keeps its own volumeMount (and subPath).
+
+Argument of panda-lib.storage.volumes / .mounts: dict
+  "ctx"     <root context>
+  "volumes" list of dict "name" <volume name> "spec" <volume spec> ("mountPath" <path> for .mounts;
+            "readOnly" optional), in the pod's order; an entry with "enabled" false is left out
+  "extra"   (volumes only, optional) the pod's extraVolumes: an extra volume naming a claim that a
+            setting or another extra volume already names fails the render
+*/}}
+
+{{/*
+panda-lib.storage.claimName: the PVC a volume spec names, or "" (emptyDir, claimTemplate).
+Argument: dict "ctx" "name" "spec".
+*/}}
+{{- define "panda-lib.storage.claimName" -}}
+{{- if eq .spec.type "existingClaim" -}}
+{{- .spec.existingClaim -}}
+{{- else if eq .spec.type "claim" -}}
+{{- include "panda-lib.fullnameFor" (dict "ctx" .ctx "component" (printf "%s-%s" .ctx.Chart.Name .name)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+panda-lib.storage.volumeNames: JSON map <setting name> -> <pod volume name> (the first setting of the
+same claim). Argument: dict "ctx" "volumes" as above.
+*/}}
+{{- define "panda-lib.storage.volumeNames" -}}
+{{- $byClaim := dict -}}
+{{- $names := dict -}}
+{{- range .volumes -}}
+{{- if ne (toString .enabled) "false" -}}
+{{- $claim := include "panda-lib.storage.claimName" (dict "ctx" $.ctx "name" .name "spec" .spec) -}}
+{{- if and $claim (hasKey $byClaim $claim) -}}
+{{- $_ := set $names .name (get $byClaim $claim) -}}
+{{- else -}}
+{{- $_ := set $names .name .name -}}
+{{- if $claim }}{{ $_ := set $byClaim $claim .name }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
+panda-lib.storage.volumes: the pod "volumes:" list items of the settings, one per claim.
+*/}}
+{{- define "panda-lib.storage.volumes" -}}
+{{- $names := include "panda-lib.storage.volumeNames" . | fromJson -}}
+{{- $claims := dict -}}
+{{- $out := list -}}
+{{- range .volumes -}}
+{{- if and (ne (toString .enabled) "false") (eq (get $names .name) .name) -}}
+{{- with include "panda-lib.storage.volume" (dict "ctx" $.ctx "name" .name "spec" .spec) -}}
+{{- $out = append $out . -}}
+{{- end -}}
+{{- with include "panda-lib.storage.claimName" (dict "ctx" $.ctx "name" .name "spec" .spec) -}}
+{{- $_ := set $claims . "a storage setting" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $extra := (.extra | default list) -}}
+{{- with ($extra.persistentVolumeClaim | default dict).claimName -}}
+{{- if hasKey $claims . -}}
+{{- fail (printf "extraVolumes: volume %q names claim %q, which %s already mounts; a pod may name a claim once (mount it again with a subPath under extraVolumeMounts instead)" $extra.name . (get $claims .)) -}}
+{{- end -}}
+{{- $_ := set $claims . (printf "extra volume %q" $extra.name) -}}
+{{- end -}}
+{{- end -}}
+{{- join "\n" $out -}}
+{{- end -}}
+
+{{/*
+panda-lib.storage.mounts: the "volumeMounts:" list items of the settings, each on the volume that
+carries its claim, with its own subPath.
+*/}}
+{{- define "panda-lib.storage.mounts" -}}
+{{- $names := include "panda-lib.storage.volumeNames" . | fromJson -}}
+{{- $out := list -}}
+{{- range .volumes -}}
+{{- if ne (toString .enabled) "false" -}}
+{{- $out = append $out (include "panda-lib.storage.mount" (dict "name" (get $names .name) "spec" .spec "mountPath" .mountPath "readOnly" .readOnly)) -}}
+{{- end -}}
+{{- end -}}
+{{- join "\n" $out -}}
+{{- end -}}
+
+{{/*
 panda-lib.storage.claimSpec: the spec of a claim: access modes, the class (the spec's storageClass,
 else global.storageClass, else none: the cluster's default class) and the size.
 Argument: dict "ctx" <root context> "spec" <volume spec>.

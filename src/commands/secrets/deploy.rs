@@ -70,6 +70,7 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
         force_upgrade: false,
         concurrency: None,
         output: args.output.output,
+        upgrade: None,
     };
     let code = apply::run(&p, &helm, &cleared, &interrupt, &how).await;
     cleared.lock.release().await;

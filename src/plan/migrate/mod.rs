@@ -177,41 +177,76 @@ pub(crate) fn job(req: &Request) -> Value {
         .as_object_mut()
         .expect("an object")
         .extend(secret_ref(info.password_key).as_object().cloned().unwrap_or_default());
+    let mut env = vec![
+        json!({"name": "PHASE", "value": req.phase.name()}),
+        json!({"name": "STORE", "value": info.name}),
+        json!({"name": "DB_HOST", "value": req.host}),
+        json!({"name": "DB_PORT", "value": info.port.to_string()}),
+        json!({"name": "DB_NAME", "value": req.database}),
+        user,
+        password,
+    ];
+    env.push(json!({"name": "DUMP_DIR", "value": "/dump"}));
+    script_job(&ScriptJob {
+        name: job_name(req.store, req.phase),
+        namespace: &req.namespace,
+        labels: labels(req.store),
+        container: "migrate",
+        image: req.image.as_deref().unwrap_or(info.image),
+        script: info.script,
+        env,
+        mount: "/dump",
+        claim: &req.claim,
+        deadline_seconds: req.deadline_seconds,
+        uid: info.uid,
+    })
+}
+
+/// A one-off Job running a database script: restricted, no service account token, the claim at
+/// `mount`, a writable /tmp.
+pub(crate) struct ScriptJob<'a> {
+    pub(crate) name: String,
+    pub(crate) namespace: &'a str,
+    pub(crate) labels: Value,
+    pub(crate) container: &'a str,
+    pub(crate) image: &'a str,
+    pub(crate) script: &'a str,
+    /// The container's env (HOME=/tmp is added).
+    pub(crate) env: Vec<Value>,
+    pub(crate) mount: &'a str,
+    pub(crate) claim: &'a str,
+    pub(crate) deadline_seconds: u64,
+    pub(crate) uid: i64,
+}
+
+pub(crate) fn script_job(j: &ScriptJob<'_>) -> Value {
+    let mut env = j.env.clone();
+    env.push(json!({"name": "HOME", "value": "/tmp"}));
     json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": job_name(req.store, req.phase), "namespace": req.namespace, "labels": labels(req.store)},
+        "metadata": {"name": j.name, "namespace": j.namespace, "labels": j.labels},
         "spec": {
             "backoffLimit": 0,
-            "activeDeadlineSeconds": req.deadline_seconds,
+            "activeDeadlineSeconds": j.deadline_seconds,
             "template": {
-                "metadata": {"labels": labels(req.store)},
+                "metadata": {"labels": j.labels},
                 "spec": {
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": false,
                     "enableServiceLinks": false,
                     "securityContext": {
                         "runAsNonRoot": true,
-                        "runAsUser": info.uid,
-                        "runAsGroup": info.uid,
-                        "fsGroup": info.uid,
+                        "runAsUser": j.uid,
+                        "runAsGroup": j.uid,
+                        "fsGroup": j.uid,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [{
-                        "name": "migrate",
-                        "image": req.image.as_deref().unwrap_or(info.image),
-                        "command": ["/bin/bash", "-c", info.script],
-                        "env": [
-                            {"name": "PHASE", "value": req.phase.name()},
-                            {"name": "STORE", "value": info.name},
-                            {"name": "DB_HOST", "value": req.host},
-                            {"name": "DB_PORT", "value": info.port.to_string()},
-                            {"name": "DB_NAME", "value": req.database},
-                            user,
-                            password,
-                            {"name": "DUMP_DIR", "value": "/dump"},
-                            {"name": "HOME", "value": "/tmp"},
-                        ],
+                        "name": j.container,
+                        "image": j.image,
+                        "command": ["/bin/bash", "-c", j.script],
+                        "env": env,
                         "securityContext": {
                             "allowPrivilegeEscalation": false,
                             "readOnlyRootFilesystem": true,
@@ -222,12 +257,12 @@ pub(crate) fn job(req: &Request) -> Value {
                             "limits": {"memory": "2Gi"},
                         },
                         "volumeMounts": [
-                            {"name": "dump", "mountPath": "/dump"},
+                            {"name": "data", "mountPath": j.mount},
                             {"name": "tmp", "mountPath": "/tmp"},
                         ],
                     }],
                     "volumes": [
-                        {"name": "dump", "persistentVolumeClaim": {"claimName": req.claim}},
+                        {"name": "data", "persistentVolumeClaim": {"claimName": j.claim}},
                         {"name": "tmp", "emptyDir": {}},
                     ],
                 },

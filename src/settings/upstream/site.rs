@@ -157,12 +157,30 @@ fn sandbox(x: &str, queue: &str, files: &BTreeMap<String, Vec<u8>>) -> Vec<(Stri
             (format!("{prefix}{n}"), (*n).to_string(), format!("sandbox file of Harvester experiment {x}"))
         })
         .collect();
-    for (n, _) in &all {
-        if n.starts_with(&format!("{x}.")) || HARVESTER_OWN.contains(n) {
-            continue;
+    // Shared files named by a selected file, until none is added (a submit template the queue
+    // configuration names may name a pilot wrapper in turn).
+    let mut taken: BTreeSet<&str> = BTreeSet::new();
+    loop {
+        let named: Vec<(&str, &[u8])> = all
+            .iter()
+            .filter(|(n, _)| {
+                !n.starts_with(&format!("{x}."))
+                    && !HARVESTER_OWN.contains(n)
+                    && !taken.contains(n)
+                    && haystack.iter().any(|h| contains(h, n.as_bytes()))
+            })
+            .copied()
+            .collect();
+        if named.is_empty() {
+            break;
         }
-        let named = haystack.iter().any(|h| contains(h, n.as_bytes()));
-        if named {
+        for (n, content) in named {
+            taken.insert(n);
+            haystack.push(content);
+        }
+    }
+    for (n, _) in &all {
+        if taken.contains(n) {
             out.push((
                 format!("{prefix}{n}"),
                 (*n).to_string(),
@@ -188,7 +206,11 @@ mod tests {
         for (p, c) in [
             (
                 "helm/harvester/charts/harvester/queueconfig/doma.panda_queueconfig.json",
-                "{\"q\": \"runpilot2-wrapper-doma.sh\"}",
+                "{\"q\": \"bnl_osg.submit_pilot_token_push.sdf\"}",
+            ),
+            (
+                "helm/harvester/charts/harvester/sandbox/bnl_osg.submit_pilot_token_push.sdf",
+                "exe runpilot2-wrapper-doma.sh",
             ),
             ("helm/harvester/charts/harvester/sandbox/doma.init-harvester", "x"),
             ("helm/harvester/charts/harvester/sandbox/runpilot2-wrapper-doma.sh", "x"),
@@ -215,6 +237,7 @@ mod tests {
             targets,
             [
                 "values/doma/files/harvester/panda_queueconfig.json",
+                "values/doma/files/harvester/sandbox/bnl_osg.submit_pilot_token_push.sdf",
                 "values/doma/files/harvester/sandbox/doma.init-harvester",
                 "values/doma/files/harvester/sandbox/runpilot2-wrapper-doma.sh",
                 "values/doma/files/panda/panda_server_config.json",

@@ -24,9 +24,9 @@ for f in /opt/harvester/etc/certs-secret/*; do
   [ -f "$f" ] && cp -L "$f" /opt/harvester/etc/certs/
 done
 chmod 600 /opt/harvester/etc/certs/hostkey.pem 2>/dev/null || true
-# The sandbox (ConfigMap) goes to /data/harvester, where the image's scripts look for it; the site's
-# sandbox (site files, when given) follows and wins on a name clash.
-for f in /opt/harvester/sandbox/* /opt/harvester/site-sandbox/*; do
+# The sandbox (the chart's files merged with the site's, which win: /opt/harvester/sandbox, where
+# upstream's site files name them) goes to /data/harvester, where the image's scripts look for it.
+for f in /opt/harvester/sandbox/*; do
   [ -e "$f" ] || continue
   cp -L "$f" "/data/harvester/$(basename "$f")"
 done
