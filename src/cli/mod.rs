@@ -21,7 +21,7 @@ use std::path::PathBuf;
     version,
     about,
     long_about = None,
-    propagate_version = true
+    disable_version_flag = true
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -30,6 +30,11 @@ pub(crate) struct Cli {
     /// The bare form: install or upgrade.
     #[command(flatten)]
     pub(crate) install: InstallArgs,
+
+    /// Print the version (with -v: the charts' versions and digest, and where they are read from,
+    /// as `panda-install version` does).
+    #[arg(short = 'V', long = "version")]
+    pub(crate) version: bool,
 
     /// More detail on stderr (-v: the plan and helm's version, -vv: debug logs of panda-install).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -108,6 +113,9 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout.
     Man,
+    /// Print the binary's version, the charts' versions and their digest, and where the charts
+    /// are read from (a checkout, or the copy embedded in the binary).
+    Version(VersionArgs),
 }
 
 /// `install` and the bare form.
@@ -453,10 +461,11 @@ pub(crate) struct ArgocdArgs {
 
     /// Take the charts from this OCI repository (`oci://ghcr.io/OWNER/REPO`, as `package --push`
     /// publishes them) instead of Git; value files still come from --repo-url.
-    #[arg(long, value_name = "oci://REGISTRY/REPO", requires = "chart_version")]
+    #[arg(long, value_name = "oci://REGISTRY/REPO")]
     pub(crate) oci: Option<String>,
 
-    /// The chart version to deploy from --oci.
+    /// The chart version to deploy from --oci (default: this binary's version, the version of the
+    /// charts it embeds).
     #[arg(long, value_name = "VERSION", requires = "oci")]
     pub(crate) chart_version: Option<String>,
 
@@ -522,8 +531,9 @@ pub(crate) struct FluxArgs {
     #[arg(long, value_name = "oci://REGISTRY/REPO")]
     pub(crate) oci: String,
 
-    /// The chart version every component is installed at.
-    #[arg(long, value_name = "VERSION")]
+    /// The chart version every component is installed at (default: this binary's version, the
+    /// version of the charts it embeds).
+    #[arg(long, value_name = "VERSION", default_value = env!("CARGO_PKG_VERSION"))]
     pub(crate) chart_version: String,
 
     /// The registry speaks plain HTTP (a local registry without TLS).
@@ -590,6 +600,12 @@ pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub(crate) shell: clap_complete::Shell,
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct VersionArgs {
     #[command(flatten)]
     pub(crate) root: RootArgs,
 }

@@ -179,7 +179,12 @@ fn load_site_files(dir: &Path) -> Result<Vec<SiteFileKind>> {
 }
 
 /// Whether `charts/<name>-*.tgz` exists and is newer than every file of the dependency's source.
+/// A dependency present as a folder `charts/<name>/` (the embedded charts, unpacked read-only)
+/// is used as it is.
 fn packed_is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {
+    if chart_dir.join("charts").join(name).join("Chart.yaml").is_file() {
+        return true;
+    }
     let packed = std::fs::read_dir(chart_dir.join("charts")).into_iter().flatten().flatten().find(|e| {
         let file = e.file_name().to_string_lossy().into_owned();
         file.ends_with(".tgz") && file.strip_prefix(name).is_some_and(|rest| rest.starts_with("-"))
