@@ -3,35 +3,19 @@
 //! of the whole content, so that the binary carries exactly the charts it was built with
 //! (src/bundle/ unpacks them into the user's cache, named by that digest).
 //!
-//! What is left out is what `.gitignore`/`.helmignore` keep out of the repository and the charts:
-//! packed dependencies (`helm/*/charts/*.tgz`) and their stamps, an operator's private files in
-//! `secrets/files/` (only the README placeholders ship), the secrets chart's test fixtures
-//! (`secrets/ci/`), and editor/VCS leftovers.
+//! What is left out (src/bundle/rules.rs) is what `.gitignore`/`.helmignore` keep out of the
+//! repository and the charts: packed dependencies and their stamps, an operator's private files in
+//! `secrets/files/`, the secrets chart's test fixtures (`secrets/ci/`), editor/VCS leftovers.
 
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-const TOP: [&str; 3] = ["helm", "secrets", "values"];
-const SKIP_DIRS: [&str; 5] = [".git", "__pycache__", ".vscode", ".idea", ".pytest_cache"];
-const SKIP_SUFFIXES: [&str; 7] = [".pyc", ".orig", ".rej", ".swp", "~", ".bak", ".tmp"];
+#[path = "src/bundle/rules.rs"]
+mod rules;
 
-/// Whether the file `rel` (relative to the project, `/`-separated) ships in the binary.
-fn ships(rel: &str) -> bool {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    if name == ".DS_Store" || SKIP_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-        return false;
-    }
-    let parts: Vec<&str> = rel.split('/').collect();
-    if parts.len() == 4 && parts[0] == "helm" && parts[2] == "charts" && !parts[3].is_empty() {
-        // helm/<chart>/charts/<file>: a packed dependency or its stamp (sub-charts are folders)
-        return false;
-    }
-    if let Some(rest) = rel.strip_prefix("secrets/files/") {
-        return name == "README" || rest == ".gitignore";
-    }
-    !rel.starts_with("secrets/ci/")
-}
+use rules::{ships, SKIP_DIRS};
+
+const TOP: [&str; 3] = ["helm", "secrets", "values"];
 
 /// Every shipped file under `dir` (relative paths), and the folders whose whole content ships
 /// (cargo watches those for new files; the others are watched file by file).
@@ -74,19 +58,15 @@ fn main() {
         walk(&root, top, &mut files, &mut clean_dirs);
     }
     files.sort();
-    let mut hasher = Sha256::new();
+    let mut contents = Vec::new();
     let mut table = String::new();
     for rel in &files {
-        let bytes = std::fs::read(root.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"));
-        // path, NUL, length, content: no two different trees hash the same stream
-        hasher.update(rel.as_bytes());
-        hasher.update([0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
         let abs = root.join(rel);
+        contents.push(std::fs::read(&abs).unwrap_or_else(|e| panic!("cannot read {rel}: {e}")));
         writeln!(table, "    ({rel:?}, include_bytes!({:?})),", abs.to_str().expect("UTF-8 path")).unwrap();
     }
-    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest =
+        rules::content_digest(files.iter().map(String::as_str).zip(contents.iter().map(Vec::as_slice)));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("bundle.rs");
     let text = format!(
         "/// SHA-256 of the embedded files (path, NUL, length, content; sorted by path).\n\
@@ -97,6 +77,7 @@ fn main() {
     std::fs::write(&out, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/bundle/rules.rs");
     for dir in &clean_dirs {
         println!("cargo:rerun-if-changed={dir}");
     }

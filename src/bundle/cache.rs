@@ -1,6 +1,6 @@
-//! The unpacked bundle in the user's cache, `<cache>/panda-install/charts/<id>`: used when its
-//! content equals the embedded one (every file compared, no file more), otherwise (missing,
-//! partial, edited) unpacked again. Unpacking holds a lock, writes into a temporary folder beside
+//! The unpacked bundle in the user's cache, `<cache>/panda-install/charts/<id>` (and staged
+//! copies of a checkout's charts beside it): used when its content equals the expected one (every
+//! file compared, no file more), otherwise (missing, partial, edited) unpacked again. Unpacking holds a lock, writes into a temporary folder beside
 //! the final one, syncs it, makes it read-only and renames it into place, so a concurrent run
 //! either waits for the lock and finds the finished folder, or sees none at all.
 
@@ -28,20 +28,29 @@ pub(crate) fn cache_base() -> Result<PathBuf> {
 /// The unpacked bundle under `base`, unpacked (again) when missing or not intact. Returns its
 /// folder and whether this call unpacked it.
 pub(crate) fn ensure(base: &Path) -> Result<(PathBuf, bool)> {
-    let parent = base.join("panda-install").join("charts");
-    let dir = parent.join(id());
-    if intact(&dir) {
+    materialize(&base.join("panda-install").join("charts"), id(), &entries())
+}
+
+/// `parent/id` holding exactly `files` (relative path, content; sorted by path), written when
+/// missing or not intact. Returns the folder and whether this call wrote it.
+pub(crate) fn materialize<B: AsRef<[u8]>>(
+    parent: &Path,
+    id: &str,
+    files: &[(PathBuf, B)],
+) -> Result<(PathBuf, bool)> {
+    let dir = parent.join(id);
+    if intact(&dir, files) {
         return Ok((dir, false));
     }
     let failed = |what: &str, path: &Path, e: std::io::Error| {
         Error::data(path, format!("cannot {what} the charts cache: {e}"))
     };
-    fs::create_dir_all(&parent).map_err(|e| failed("create", &parent, e))?;
-    let lock_path = parent.join(format!(".{}.lock", id()));
+    fs::create_dir_all(parent).map_err(|e| failed("create", parent, e))?;
+    let lock_path = parent.join(format!(".{id}.lock"));
     let lock = File::create(&lock_path).map_err(|e| failed("lock", &lock_path, e))?;
     lock.lock().map_err(|e| failed("lock", &lock_path, e))?;
     // another run may have finished it while this one waited
-    if intact(&dir) {
+    if intact(&dir, files) {
         return Ok((dir, false));
     }
     if dir.exists() {
@@ -49,16 +58,16 @@ pub(crate) fn ensure(base: &Path) -> Result<(PathBuf, bool)> {
         remove(&dir).map_err(|e| failed("replace", &dir, e))?;
     }
     // what a run that died while unpacking left behind (no other unpacker runs: the lock is ours)
-    for entry in fs::read_dir(&parent).map_err(|e| failed("read", &parent, e))?.flatten() {
+    for entry in fs::read_dir(parent).map_err(|e| failed("read", parent, e))?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&format!(".{}.", id())) && name.ends_with(".tmp") {
+        if name.starts_with(&format!(".{id}.")) && name.ends_with(".tmp") {
             remove(&entry.path()).map_err(|e| failed("clear", &entry.path(), e))?;
         }
     }
-    let scratch = parent.join(format!(".{}.{}.tmp", id(), std::process::id()));
-    let written = unpack(&scratch).and_then(|()| {
+    let scratch = parent.join(format!(".{id}.{}.tmp", std::process::id()));
+    let written = unpack(&scratch, files).and_then(|()| {
         fs::rename(&scratch, &dir)?;
-        File::open(&parent)?.sync_all()
+        File::open(parent)?.sync_all()
     });
     if let Err(e) = written {
         let _ = remove(&scratch);
@@ -68,16 +77,15 @@ pub(crate) fn ensure(base: &Path) -> Result<(PathBuf, bool)> {
     Ok((dir, true))
 }
 
-/// Whether `dir` holds exactly the embedded files, byte for byte.
-fn intact(dir: &Path) -> bool {
-    let expected = entries();
+/// Whether `dir` holds exactly `expected`, byte for byte, and no other file.
+fn intact<B: AsRef<[u8]>>(dir: &Path, expected: &[(PathBuf, B)]) -> bool {
     let mut found = BTreeSet::new();
     if list(dir, Path::new(""), &mut found).is_err() || found.len() != expected.len() {
         return false;
     }
     expected
         .iter()
-        .all(|(rel, bytes)| found.contains(rel) && fs::read(dir.join(rel)).is_ok_and(|b| b == *bytes))
+        .all(|(rel, bytes)| found.contains(rel) && fs::read(dir.join(rel)).is_ok_and(|b| b == bytes.as_ref()))
 }
 
 fn list(top: &Path, rel: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<()> {
@@ -94,17 +102,17 @@ fn list(top: &Path, rel: &Path, out: &mut BTreeSet<PathBuf>) -> std::io::Result<
 }
 
 /// Writes every entry under `top` (new), synced, then makes files and folders read-only.
-fn unpack(top: &Path) -> std::io::Result<()> {
+fn unpack<B: AsRef<[u8]>>(top: &Path, files: &[(PathBuf, B)]) -> std::io::Result<()> {
     let mut dirs = BTreeSet::from([top.to_path_buf()]);
-    for (rel, bytes) in entries() {
-        let path = top.join(&rel);
+    for (rel, bytes) in files {
+        let path = top.join(rel);
         let parent = path.parent().expect("an entry has a folder");
         if !dirs.contains(parent) {
             fs::create_dir_all(parent)?;
             dirs.extend(parent.ancestors().filter(|a| a.starts_with(top)).map(Path::to_path_buf));
         }
         let mut file = File::create_new(&path)?;
-        file.write_all(bytes)?;
+        file.write_all(bytes.as_ref())?;
         file.sync_all()?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o444))?;
     }
@@ -140,6 +148,7 @@ mod tests {
     fn unpacks_once_then_reuses_and_replaces_a_damaged_tree() {
         let base = tempfile::tempdir().unwrap();
         let (dir, unpacked) = ensure(base.path()).unwrap();
+        let intact = |dir: &Path| intact(dir, &entries());
         assert!(unpacked && intact(&dir));
         assert_eq!(dir, base.path().join("panda-install/charts").join(id()));
         let chart = dir.join("helm/panda/Chart.yaml");

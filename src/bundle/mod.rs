@@ -4,6 +4,8 @@
 //! without `helm dependency build` (the unpacked tree is read-only).
 
 mod cache;
+pub(crate) mod checkout;
+mod rules;
 
 pub(crate) use cache::{cache_base, ensure};
 

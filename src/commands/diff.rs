@@ -21,8 +21,9 @@ use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
     let secrets = args.secrets.as_deref().map(|p| (p, &args.sops));
-    let mut inputs =
-        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &args.cluster).await?;
+    let mut inputs = Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &args.cluster)
+        .await?
+        .read_only()?;
     let helm = ctx.helm(&args.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
     let cluster = Cluster::connect(&inputs.target).await?;

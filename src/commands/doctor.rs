@@ -30,7 +30,8 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
         args.secrets.as_deref().map(|p| (p, &args.sops)),
         &args.cluster,
     )
-    .await?;
+    .await?
+    .read_only()?;
     let helm = ctx.helm(&args.helm)?;
     let version = helm.version().await?;
     let cluster = Cluster::connect(&inputs.target).await;

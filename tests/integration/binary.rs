@@ -40,7 +40,7 @@ impl Installed {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        spawn(&mut self.command(args)).wait_with_output().unwrap()
     }
 
     /// The one unpacked bundle in the cache.
@@ -55,6 +55,27 @@ impl Installed {
         assert_eq!(dirs.len(), 1, "{dirs:?}");
         dirs[0].clone()
     }
+}
+
+/// Starts the copied binary, output captured. A test thread that forks while another copies a
+/// binary holds the copy open for writing until its exec: "text file busy" (ETXTBSY) then only
+/// means "try again".
+fn spawn(cmd: &mut Command) -> std::process::Child {
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc_etxtbsy()) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the copied binary stayed busy")
+}
+
+/// ETXTBSY on Linux.
+const fn libc_etxtbsy() -> i32 {
+    26
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -143,7 +164,7 @@ fn a_damaged_cache_is_detected_and_replaced() {
 }
 
 fn template(cmd: &mut Command, helm: &Path) -> String {
-    let out = cmd.args(["-e", "lsst", "--template", "--helm"]).arg(helm).output().unwrap();
+    let out = spawn(cmd.args(["-e", "lsst", "--template", "--helm"]).arg(helm)).wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
 }
@@ -196,4 +217,70 @@ fn gitops_outputs_default_to_the_charts_of_this_binary() {
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect();
     assert!(written.contains(&format!("targetRevision: \"{version}\"")), "{written}");
+}
+
+/// File names and contents under every `helm/*/charts/` of a project copy.
+fn packed_state(project: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for chart in std::fs::read_dir(project.join("helm")).unwrap().flatten() {
+        for entry in std::fs::read_dir(chart.path().join("charts")).into_iter().flatten().flatten() {
+            if entry.path().is_file() {
+                out.push((entry.path(), std::fs::read(entry.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+#[ignore = "needs helm (scripts/tools)"]
+fn reading_commands_never_write_into_the_checkout_and_freshness_follows_content() {
+    let helm = helm4();
+    let project = crate::support::project_copy();
+    let cache = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = panda_install()
+            .env("XDG_CACHE_HOME", cache.path())
+            .args(args)
+            .arg("--root")
+            .arg(project.path())
+            .arg("--helm")
+            .arg(&helm)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let before = packed_state(project.path());
+    let rendered = run(&["-e", "lsst", "--template"]);
+    assert!(rendered.contains("kind: StatefulSet"));
+    assert_eq!(packed_state(project.path()), before, "--template wrote into the checkout");
+
+    // packed by hand (no stamp) and newer than its source: still not trusted
+    let msgsvc = project.path().join("helm/msgsvc");
+    let out = Command::new(&helm).args(["dependency", "build"]).arg(&msgsvc).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let future = Command::new("touch")
+        .args(["-d", "+1 hour"])
+        .arg(msgsvc.join("charts").join(format!("panda-lib-{}.tgz", env!("CARGO_PKG_VERSION"))))
+        .status()
+        .unwrap();
+    assert!(future.success());
+    let build = format!("dependency build {}", msgsvc.display());
+    assert!(run(&["-c", "msgsvc", "--dry-run"]).contains(&build), "a pack without a stamp is rebuilt");
+
+    // packed by panda-install (package): stamped, fresh
+    let dist = tempfile::tempdir().unwrap();
+    run(&["package", "-c", "msgsvc", "--out", dist.path().to_str().unwrap()]);
+    assert!(!run(&["-c", "msgsvc", "--dry-run"]).contains(&build), "a stamped pack is used");
+
+    // the library edited: stale again, whatever the times say
+    let lib = project.path().join("helm/lib/templates");
+    let tpl = std::fs::read_dir(&lib).unwrap().flatten().map(|e| e.path()).find(|p| p.is_file()).unwrap();
+    let mut body = std::fs::read_to_string(&tpl).unwrap();
+    body.push_str("\n{{- /* edited */}}\n");
+    std::fs::write(&tpl, body).unwrap();
+    assert!(Command::new("touch").args(["-d", "-1 hour"]).arg(&tpl).status().unwrap().success());
+    assert!(run(&["-c", "msgsvc", "--dry-run"]).contains(&build), "an edited library makes the pack stale");
 }
