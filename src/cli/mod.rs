@@ -572,14 +572,11 @@ pub(crate) struct PackageArgs {
     #[arg(long, value_name = "oci://REGISTRY/REPO")]
     pub(crate) push: Option<String>,
 
-    /// Push even the versions the registry already has (overwrites them).
-    #[arg(long, requires = "push", conflicts_with = "skip_existing")]
-    pub(crate) force: bool,
-
-    /// Push only the versions the registry lacks and report the others as already published
-    /// (for CI on every merge; without it such versions make the run fail before any push).
+    /// Push even the versions the registry already has with different content (overwrites
+    /// them). Without it, a version published with the same content is reported and skipped, one
+    /// with different content makes the run fail before any push.
     #[arg(long, requires = "push")]
-    pub(crate) skip_existing: bool,
+    pub(crate) force: bool,
 
     /// Talk to the registry over plain HTTP (a local registry without TLS).
     #[arg(long, requires = "push")]

@@ -3,6 +3,8 @@
 //! A release whose values come from a sops-encrypted file gets them decrypted on helm's standard
 //! input (`-f -`), from memory.
 
+pub(crate) mod archive;
+
 use crate::error::{Error, Result};
 use crate::plan::{helm_args, Step};
 use crate::process::{Outcome, Runner};

@@ -17,6 +17,7 @@ mod engines;
 mod gitops;
 mod lifecycle;
 mod moving_in;
+mod publish;
 mod recovery;
 mod sops;
 mod support;
