@@ -7,6 +7,7 @@
 //! the API server; [`output`] writes results.
 
 mod app;
+mod bundle;
 mod cli;
 mod commands;
 mod error;

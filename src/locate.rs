@@ -1,5 +1,5 @@
-//! Finds the directory that holds helm/, secrets/ and values/ (a checkout or an installed copy),
-//! and the programs panda-install runs (helm, sops).
+//! Finds the directory that holds helm/, secrets/ and values/ (a checkout, or the charts embedded
+//! in the binary), and the programs panda-install runs (helm, sops).
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -8,11 +8,42 @@ fn is_root(dir: &Path) -> bool {
     dir.join("helm").is_dir() && dir.join("secrets").join("Chart.yaml").is_file()
 }
 
-/// `--root`/`PANDA_INSTALL_ROOT`, else the current directory or an ancestor, else an ancestor of
-/// the executable (covers `target/debug/panda-install` in a checkout and `<prefix>/bin` installs
-/// with `<prefix>/share/panda-install`). A root equal to the current directory is returned empty,
-/// so that printed paths stay short and relative.
-pub(crate) fn project_root(explicit: Option<&Path>) -> Result<PathBuf> {
+/// Where the charts, the secrets chart and the bundled experiments are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ChartSource {
+    /// `--root DIR` / `PANDA_INSTALL_ROOT`.
+    Explicit(PathBuf),
+    /// A checkout found in the current directory or one of its parents.
+    Checkout(PathBuf),
+    /// The charts embedded in the binary, unpacked into the cache (`unpacked`: by this run).
+    Embedded { dir: PathBuf, unpacked: bool },
+}
+
+impl ChartSource {
+    /// The folder holding helm/, secrets/ and values/ (empty: the current directory).
+    pub(crate) fn dir(&self) -> &Path {
+        match self {
+            ChartSource::Explicit(d) | ChartSource::Checkout(d) | ChartSource::Embedded { dir: d, .. } => d,
+        }
+    }
+
+    /// One line for `version` and `-v`: where the charts come from and why.
+    pub(crate) fn describe(&self) -> String {
+        let shown =
+            |d: &Path| if d.as_os_str().is_empty() { ".".to_string() } else { d.display().to_string() };
+        match self {
+            ChartSource::Explicit(d) => format!("{} (--root / PANDA_INSTALL_ROOT)", shown(d)),
+            ChartSource::Checkout(d) => format!("{} (the checkout around the current directory)", shown(d)),
+            ChartSource::Embedded { dir, .. } => format!("{} (embedded in this binary)", dir.display()),
+        }
+    }
+}
+
+/// `--root`/`PANDA_INSTALL_ROOT`, else a checkout in the current directory or an ancestor (a
+/// developer's `cargo run`: paths stay short and relative, and match the repository that Argo CD
+/// reads), else the charts embedded in the binary, unpacked into the user's cache. A checkout equal
+/// to the current directory is returned empty, so that printed paths stay short and relative.
+pub(crate) fn chart_source(explicit: Option<&Path>) -> Result<ChartSource> {
     if let Some(dir) = explicit {
         if !is_root(dir) {
             return Err(Error::usage(format!(
@@ -20,27 +51,17 @@ pub(crate) fn project_root(explicit: Option<&Path>) -> Result<PathBuf> {
                 dir.display()
             )));
         }
-        return Ok(dir.to_path_buf());
+        return Ok(ChartSource::Explicit(dir.to_path_buf()));
     }
     let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.into()))?;
     if is_root(&cwd) {
-        return Ok(PathBuf::new());
+        return Ok(ChartSource::Checkout(PathBuf::new()));
     }
     if let Some(dir) = cwd.ancestors().find(|d| is_root(d)) {
-        return Ok(dir.to_path_buf());
+        return Ok(ChartSource::Checkout(dir.to_path_buf()));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        for dir in exe.ancestors() {
-            if is_root(dir) {
-                return Ok(dir.to_path_buf());
-            }
-            let shared = dir.join("share").join("panda-install");
-            if is_root(&shared) {
-                return Ok(shared);
-            }
-        }
-    }
-    Err(Error::usage("cannot find the panda-install charts (helm/, secrets/, values/): run from the project directory or pass --root DIR"))
+    let (dir, unpacked) = crate::bundle::ensure(&crate::bundle::cache_base()?)?;
+    Ok(ChartSource::Embedded { dir, unpacked })
 }
 
 /// A program: `explicit` (a path, or a bare name looked up on PATH), else `name` on PATH. The

@@ -91,8 +91,8 @@ pub(crate) struct EncryptArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct RootArgs {
-    /// Directory holding helm/, secrets/ and values/ (default: found from the current directory
-    /// or the executable's location).
+    /// A checkout holding helm/, secrets/ and values/, for chart development (default: a checkout
+    /// in the current directory or a parent, else the charts embedded in the binary).
     #[arg(long = "root", env = "PANDA_INSTALL_ROOT", value_name = "DIR")]
     pub(crate) dir: Option<PathBuf>,
 }

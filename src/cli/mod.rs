@@ -21,7 +21,7 @@ use std::path::PathBuf;
     version,
     about,
     long_about = None,
-    propagate_version = true
+    disable_version_flag = true
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -30,6 +30,11 @@ pub(crate) struct Cli {
     /// The bare form: install or upgrade.
     #[command(flatten)]
     pub(crate) install: InstallArgs,
+
+    /// Print the version (with -v: the charts' versions and digest, and where they are read from,
+    /// as `panda-install version` does).
+    #[arg(short = 'V', long = "version")]
+    pub(crate) version: bool,
 
     /// More detail on stderr (-v: the plan and helm's version, -vv: debug logs of panda-install).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -115,6 +120,9 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout.
     Man,
+    /// Print the binary's version, the charts' versions and their digest, and where the charts
+    /// are read from (a checkout, or the copy embedded in the binary).
+    Version(VersionArgs),
 }
 
 /// `install` and the bare form.
@@ -480,10 +488,11 @@ pub(crate) struct ArgocdArgs {
 
     /// Take the charts from this OCI repository (`oci://ghcr.io/OWNER/REPO`, as `package --push`
     /// publishes them) instead of Git; value files still come from --repo-url.
-    #[arg(long, value_name = "oci://REGISTRY/REPO", requires = "chart_version")]
+    #[arg(long, value_name = "oci://REGISTRY/REPO")]
     pub(crate) oci: Option<String>,
 
-    /// The chart version to deploy from --oci.
+    /// The chart version to deploy from --oci (default: this binary's version, the version of the
+    /// charts it embeds).
     #[arg(long, value_name = "VERSION", requires = "oci")]
     pub(crate) chart_version: Option<String>,
 
@@ -549,8 +558,9 @@ pub(crate) struct FluxArgs {
     #[arg(long, value_name = "oci://REGISTRY/REPO")]
     pub(crate) oci: String,
 
-    /// The chart version every component is installed at.
-    #[arg(long, value_name = "VERSION")]
+    /// The chart version every component is installed at (default: this binary's version, the
+    /// version of the charts it embeds).
+    #[arg(long, value_name = "VERSION", default_value = env!("CARGO_PKG_VERSION"))]
     pub(crate) chart_version: String,
 
     /// The registry speaks plain HTTP (a local registry without TLS).
@@ -589,14 +599,11 @@ pub(crate) struct PackageArgs {
     #[arg(long, value_name = "oci://REGISTRY/REPO")]
     pub(crate) push: Option<String>,
 
-    /// Push even the versions the registry already has (overwrites them).
-    #[arg(long, requires = "push", conflicts_with = "skip_existing")]
-    pub(crate) force: bool,
-
-    /// Push only the versions the registry lacks and report the others as already published
-    /// (for CI on every merge; without it such versions make the run fail before any push).
+    /// Push even the versions the registry already has with different content (overwrites
+    /// them). Without it, a version published with the same content is reported and skipped, one
+    /// with different content makes the run fail before any push.
     #[arg(long, requires = "push")]
-    pub(crate) skip_existing: bool,
+    pub(crate) force: bool,
 
     /// Talk to the registry over plain HTTP (a local registry without TLS).
     #[arg(long, requires = "push")]
@@ -630,6 +637,12 @@ pub(crate) struct RbacArgs {
     /// the namespace.
     #[arg(long, value_name = "NAME")]
     pub(crate) service_account: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct VersionArgs {
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
 }
 
 #[cfg(test)]

@@ -38,7 +38,8 @@ pub(crate) async fn run(args: &DoctorArgs, ctx: &Context) -> Result<i32> {
     let inputs = match resolve(Access::Cluster).await {
         Err(Error::Preflight(_)) => resolve(Access::Offline).await?,
         other => other?,
-    };
+    }
+    .read_only()?;
     let helm = ctx.helm(&args.helm)?;
     let version = helm.version().await?;
     let cluster = Cluster::connect(&inputs.target).await;

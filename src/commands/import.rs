@@ -46,7 +46,7 @@ const SECRET_DIRS: [&str; 8] = [
 ];
 
 pub(crate) async fn run(args: &ImportArgs, ctx: &Context) -> Result<i32> {
-    let chart = crate::locate::project_root(None)?.join("secrets");
+    let chart = crate::locate::chart_source(None)?.dir().join("secrets");
     let (mut files, summary) = build(args, &chart)?;
     // --encrypt, and no plaintext secret where git would track it (before anything is written)
     plaintext::protect(ctx, &args.encryption, &args.out, SECRETS_FILE, &mut files).await?;

@@ -79,6 +79,18 @@ impl Inputs {
         })
     }
 
+    /// For commands that only read (diff, doctor, --template): a chart whose packed library is
+    /// missing or stale is rendered from a copy with the library beside it in the cache, so that
+    /// nothing is written into the checkout.
+    pub(crate) fn read_only(mut self) -> Result<Inputs> {
+        for info in self.catalog.charts.values_mut().filter(|i| i.needs_dependency_build) {
+            let dependencies = crate::settings::catalog::file_dependencies(&info.dir)?;
+            info.dir = crate::bundle::checkout::staged(&info.dir, &dependencies)?;
+            info.needs_dependency_build = false;
+        }
+        Ok(self)
+    }
+
     /// The install plan of these inputs in `mode` (install, dry run, template, and the render
     /// that diff and doctor compare or check).
     pub(crate) fn plan(&self, mode: Mode, version: HelmVersion) -> Result<Plan> {

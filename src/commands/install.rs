@@ -32,7 +32,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let helm = ctx.helm(&d.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
     if args.template {
-        let p = inputs.plan(Mode::Template, version)?;
+        let p = inputs.read_only()?.plan(Mode::Template, version)?;
         executor::render_all(&p, &helm, &ctx.interrupt).await?;
         return Ok(exit_code::SUCCESS);
     }

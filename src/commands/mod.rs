@@ -22,12 +22,13 @@ mod secrets_derived;
 pub(crate) mod status;
 pub(crate) mod uninstall;
 pub(crate) mod upgrade_plan;
+pub(crate) mod version;
 
 use crate::cli::args::{HelmArgs, RootArgs, SopsArgs};
 use crate::cli::{Cli, Command, SecretsCommand};
 use crate::error::Result;
 use crate::helm::Helm;
-use crate::locate::project_root;
+use crate::locate::chart_source;
 use crate::process::Runner;
 use crate::run::interrupt::Interrupt;
 use crate::settings::catalog::Catalog;
@@ -43,7 +44,9 @@ pub(crate) struct Context {
 impl Context {
     /// The charts' catalog, from `--root` or found.
     pub(crate) fn catalog(&self, root: &RootArgs) -> Result<Catalog> {
-        Catalog::load(&project_root(root.dir.as_deref())?)
+        let source = chart_source(root.dir.as_deref())?;
+        tracing::info!("charts: {}", source.describe());
+        Catalog::load(source.dir())
     }
 
     /// helm, located (its version is asked where it is needed).
@@ -59,6 +62,9 @@ impl Context {
 
 /// Runs the command the user typed and returns the exit code.
 pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
+    if cli.version {
+        return version::run(&cli.install.deploy.root, cli.verbose > 0);
+    }
     match cli.command {
         None => install::run(&cli.install, ctx).await,
         Some(Command::Install(args)) => install::run(&args, ctx).await,
@@ -81,5 +87,6 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::UpgradePlan(args)) => upgrade_plan::run(&args, ctx).await,
         Some(Command::Completions(args)) => completions::completions(&args, ctx),
         Some(Command::Man) => completions::man(),
+        Some(Command::Version(args)) => version::run(&args.root, true),
     }
 }

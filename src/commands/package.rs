@@ -1,6 +1,7 @@
 //! `panda-install package`: `helm package` of the library chart and every component chart into
 //! `dist/`, versions from each Chart.yaml; with `--push`, `helm push` of each archive to an OCI
-//! repository, refusing versions the registry already has unless `--force`.
+//! repository. A version the registry already has is pulled and compared by content: the same
+//! chart is skipped, a different one refused (a published version never changes) unless `--force`.
 //!
 //! The secrets chart is not packaged: it stays outside GitOps, is installed from a checkout, and
 //! reads private files from `secrets/files/` that a packaged archive would carry away (docs/gitops.md).
@@ -116,31 +117,31 @@ pub(crate) async fn run(args: &PackageArgs, ctx: &Context) -> Result<i32> {
     let mut to_push: Vec<&ChartInfo> = charts.iter().collect();
     if !args.force {
         // Every version is checked before anything is pushed: a refusal changes nothing.
-        let mut existing = Vec::new();
+        let published = Published { repo: &repo, helm: &helm, plain_http: args.plain_http, out: &args.out };
+        let mut changed = Vec::new();
         for chart in &charts {
-            let out = helm.command(&show_chart(&repo, chart, args.plain_http)).await?;
-            if out.success() {
-                existing.push(format!("{repo}/{}:{}", chart.name, chart.version));
-                to_push.retain(|c| c.name != chart.name);
-            } else if !means_absent(&out) {
-                return Err(Error::Preflight(format!(
-                    "cannot tell whether {repo}/{}:{} exists: {}; nothing was pushed",
+            match published.compare(chart).await? {
+                None => {}
+                Some(differences) if differences.is_empty() => {
+                    output::print(&format!(
+                        "skipped {repo}/{}:{}: already published with the same content\n",
+                        chart.name, chart.version
+                    ))?;
+                    to_push.retain(|c| c.name != chart.name);
+                }
+                Some(differences) => changed.push(format!(
+                    "{repo}/{}:{} ({})",
                     chart.name,
                     chart.version,
-                    last_line(&out.stderr)
-                )));
+                    summary(&differences)
+                )),
             }
         }
-        if args.skip_existing {
-            for name in &existing {
-                output::print(&format!(
-                    "skipped {name}: already published (bump its version to publish a change)\n"
-                ))?;
-            }
-        } else if !existing.is_empty() {
+        published.clean();
+        if !changed.is_empty() {
             return Err(Error::Preflight(format!(
-                "the registry already has {}: bump `version` in their Chart.yaml, or pass --force to overwrite; nothing was pushed",
-                existing.join(", ")
+                "the registry already has {} with different content: a published version never changes; bump `version` in Cargo.toml and run scripts/check-chart-versions --update (or pass --force to overwrite); nothing was pushed",
+                changed.join(", ")
             )));
         }
     }
@@ -167,9 +168,85 @@ pub(crate) async fn run(args: &PackageArgs, ctx: &Context) -> Result<i32> {
     Ok(exit_code::SUCCESS)
 }
 
+/// The registry's copies of the charts, pulled into `<out>/.published/` to be compared.
+struct Published<'a> {
+    repo: &'a str,
+    helm: &'a Helm,
+    plain_http: bool,
+    out: &'a Path,
+}
+
+impl Published<'_> {
+    fn dir(&self) -> PathBuf {
+        self.out.join(".published")
+    }
+
+    /// `None`: the registry lacks this version; else the files in which the published archive
+    /// differs from `archive(chart, out)` (empty: the same chart).
+    async fn compare(&self, chart: &ChartInfo) -> Result<Option<Vec<String>>> {
+        let (repo, name, version) = (self.repo, &chart.name, &chart.version);
+        let shown = self.helm.command(&show_chart(repo, chart, self.plain_http)).await?;
+        if !shown.success() {
+            if means_absent(&shown) {
+                return Ok(None);
+            }
+            return Err(Error::Preflight(format!(
+                "cannot tell whether {repo}/{name}:{version} exists: {}; nothing was pushed",
+                last_line(&shown.stderr)
+            )));
+        }
+        let dir = self.dir().join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::data(&dir, format!("cannot create: {e}")))?;
+        let pulled = self.helm.command(&pull(repo, chart, &dir, self.plain_http)).await?;
+        let theirs = archive(chart, &dir);
+        if !pulled.success() || !theirs.is_file() {
+            return Err(Error::Preflight(format!(
+                "cannot pull {repo}/{name}:{version} to compare it: {}; nothing was pushed",
+                last_line(&pulled.stderr)
+            )));
+        }
+        let read = |path: &Path| {
+            std::fs::read(path)
+                .and_then(|b| crate::helm::archive::contents(&b))
+                .map_err(|e| Error::data(path, format!("cannot read the chart archive: {e}")))
+        };
+        let ours = read(&archive(chart, self.out))?;
+        Ok(Some(crate::helm::archive::differences(&read(&theirs)?, &ours)))
+    }
+
+    fn clean(&self) {
+        let _ = std::fs::remove_dir_all(self.dir());
+    }
+}
+
+/// `helm pull REPO/NAME --version V --destination DIR`.
+fn pull(repo: &str, chart: &ChartInfo, dir: &Path, plain_http: bool) -> Vec<String> {
+    let mut args = vec![
+        "pull".into(),
+        format!("{repo}/{}", chart.name),
+        "--version".into(),
+        chart.version.clone(),
+        "--destination".into(),
+        dir.to_string_lossy().into_owned(),
+    ];
+    if plain_http {
+        args.push("--plain-http".into());
+    }
+    args
+}
+
+/// The first differing files, for a message.
+fn summary(differences: &[String]) -> String {
+    let shown: Vec<&str> = differences.iter().take(3).map(String::as_str).collect();
+    match differences.len() - shown.len() {
+        0 => format!("differs in {}", shown.join(", ")),
+        more => format!("differs in {} and {more} more", shown.join(", ")),
+    }
+}
+
 /// `--dry-run`: the helm commands a run would make, in order; nothing is packaged or pushed.
 fn dry_run(args: &PackageArgs, helm: &Helm, charts: &[ChartInfo], repo: Option<&str>) -> Result<i32> {
-    let mut text = String::from("# package (the registry is asked first for each version; nothing is pushed that exists, unless --force)\n");
+    let mut text = String::from("# package (the registry is asked first for each version: one published with the same content is skipped, with other content refused, unless --force)\n");
     let line = |a: Vec<String>| {
         format!("{}\n", shell::join(&std::iter::once(helm.display()).chain(a).collect::<Vec<_>>()))
     };
@@ -241,7 +318,6 @@ mod tests {
             out: "dist".into(),
             push: None,
             force: false,
-            skip_existing: false,
             plain_http: false,
             dry_run: false,
             helm: Default::default(),

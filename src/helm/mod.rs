@@ -3,6 +3,8 @@
 //! A release whose values come from a sops-encrypted file gets them decrypted on helm's standard
 //! input (`-f -`), from memory.
 
+pub(crate) mod archive;
+
 use crate::error::{Error, Result};
 use crate::plan::{helm_args, Step};
 use crate::process::{Outcome, Runner};
@@ -105,11 +107,16 @@ impl Helm {
         Ok(out.stdout)
     }
 
-    /// `helm dependency build CHART`: packs the library chart; never touches the cluster.
+    /// `helm dependency build CHART`: packs the library chart, then stamps what each local
+    /// dependency was packed from (so that freshness is decided by content); never touches the
+    /// cluster.
     pub(crate) async fn dependency_build(&self, chart: &Path) -> Result<()> {
         let out = self.run(&helm_args::dependency_build(chart)).await?;
         if !out.success() {
             return Err(Error::data(chart, format!("helm dependency build {}", out.reason())));
+        }
+        for (name, source) in crate::settings::catalog::file_dependencies(chart)? {
+            crate::bundle::checkout::record(chart, &name, &source)?;
         }
         Ok(())
     }

@@ -149,9 +149,9 @@ pub(crate) fn load_chart(dir: &Path) -> Result<ChartInfo> {
         if dep.condition.as_deref() == Some(&format!("{}.enabled", dep.name)) {
             subcomponents.push(dep.name.clone());
         }
-        if let Some(source) = dep.repository.as_deref().and_then(|r| r.strip_prefix("file://")) {
-            needs_dependency_build |= !packed_is_fresh(dir, &dep.name, &dir.join(source));
-        }
+    }
+    for (name, source) in local_dependencies(dir, &chart) {
+        needs_dependency_build |= !packed_is_fresh(dir, &name, &source);
     }
     let depends_on = match chart.annotations.get(DEPENDS_ON_ANNOTATION) {
         None => Vec::new(),
@@ -178,25 +178,31 @@ fn load_site_files(dir: &Path) -> Result<Vec<SiteFileKind>> {
     }
 }
 
-/// Whether `charts/<name>-*.tgz` exists and is newer than every file of the dependency's source.
-fn packed_is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {
-    let packed = std::fs::read_dir(chart_dir.join("charts")).into_iter().flatten().flatten().find(|e| {
-        let file = e.file_name().to_string_lossy().into_owned();
-        file.ends_with(".tgz") && file.strip_prefix(name).is_some_and(|rest| rest.starts_with("-"))
-    });
-    let Some(packed_time) = packed.and_then(|e| e.metadata().ok()).and_then(|m| m.modified().ok()) else {
-        return false;
-    };
-    newest_mtime(source).is_some_and(|source_time| source_time <= packed_time)
+/// The dependencies packed from a folder (`repository: file://...`): name and source folder.
+fn local_dependencies(dir: &Path, chart: &ChartYaml) -> Vec<(String, PathBuf)> {
+    chart
+        .dependencies
+        .iter()
+        .filter_map(|d| {
+            let source = d.repository.as_deref()?.strip_prefix("file://")?;
+            Some((d.name.clone(), dir.join(source)))
+        })
+        .collect()
 }
 
-fn newest_mtime(path: &Path) -> Option<std::time::SystemTime> {
-    let meta = std::fs::metadata(path).ok()?;
-    let own = meta.modified().ok()?;
-    if !meta.is_dir() {
-        return Some(own);
-    }
-    std::fs::read_dir(path).ok()?.flatten().filter_map(|e| newest_mtime(&e.path())).chain([own]).max()
+/// The local dependencies of the chart in `dir`, read from its Chart.yaml.
+pub(crate) fn file_dependencies(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let path = dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::data(&path, format!("cannot read: {e}")))?;
+    Ok(local_dependencies(dir, &yaml::parse_as(&text, &path)?))
+}
+
+/// Whether the dependency is ready to use: a folder `charts/<name>/` (the embedded charts and the
+/// staged copies, read-only) is; a `charts/<name>-*.tgz` is when its stamp says it was packed
+/// from the source's current content (src/bundle/checkout.rs).
+fn packed_is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {
+    chart_dir.join("charts").join(name).join("Chart.yaml").is_file()
+        || crate::bundle::checkout::is_fresh(chart_dir, name, source)
 }
 
 fn parse_depends_on(list: &str) -> Result<Vec<Component>, String> {

@@ -528,7 +528,8 @@ fn full_stack(experiment: &str, affix: &str, oci: Option<&str>) {
         push_charts(&helm, &engines.charts);
         // Image Updater's CRD is on no package registry, so the test bed has none: without it the
         // parent could not apply the ImageUpdater objects atlas_testbed asks for.
-        args.extend(["--oci", &engines.charts, "--chart-version", "0.1.0", "--no-image-updater"]);
+        // no --chart-version: the binary's own, the version `package` pushed
+        args.extend(["--oci", &engines.charts, "--no-image-updater"]);
     }
     let parent = generate_applications(&repo, &args);
     let children = std::fs::read_dir(repo.path().join("apps")).unwrap().count() - 1;
@@ -703,7 +704,7 @@ fn relabel_chart(doc: &mut Value, from: &str, to: &str) {
 fn apply_flux_output(ns: &str, affix: &str, charts: &str, extra: &[&str]) -> Vec<Value> {
     let out = panda_install()
         .args(["flux", "-e", "doma", "-a", affix, "-n", ns, "--oci", charts])
-        .args(["--chart-version", "0.1.0", "--plain-http"])
+        .args(["--plain-http"])
         .args(extra)
         .output()
         .unwrap();
@@ -795,7 +796,11 @@ fn flux_reconciles_the_specified_objects_in_dependency_order() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(chart.starts_with("panda-0.1.0+"), "Flux records the OCI digest in the chart version: {chart}");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        chart.starts_with(&format!("panda-{version}+")),
+        "Flux records the OCI digest in the chart version: {chart}"
+    );
     let pods = assert_all_pods_ready(&ns.0);
     // helm derives the helm.sh/chart label from the chart version, which Flux records with the OCI
     // digest (`panda-0.1.0+f2368fc49fb5` -> label `panda-0.1.0_f2368fc49fb5`) for the top-level

@@ -975,22 +975,31 @@ fn push_pull_and_refusing_a_published_version() {
     let chart: Value = crate::support::yaml(&String::from_utf8_lossy(&shown.stdout));
     assert_eq!((s(&chart["name"]), s(&chart["version"])), ("msgsvc", version.as_str()));
 
-    // The same versions again: refused before anything is pushed, with the documented code.
+    // The same versions again, packed again: the same content, reported and not pushed.
+    let out = push(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("skipped {repo}/msgsvc:{version}: already published with the same content")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pushed"), "{stdout}");
+
+    // Changed content under the same version: refused before anything is pushed (exit 75).
+    let values = project.path().join("helm/msgsvc/values.yaml");
+    let mut text = std::fs::read_to_string(&values).unwrap();
+    text.push_str("\n# changed\n");
+    std::fs::write(&values, text).unwrap();
     let out = push(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(75), "{stderr}");
     assert!(
-        stderr.contains(&format!("{repo}/msgsvc:{version}"))
+        stderr.contains(&format!("{repo}/msgsvc:{version} (differs in msgsvc/values.yaml)"))
             && stderr.contains("--force")
             && stderr.contains("nothing was pushed"),
         "{stderr}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("pushed"));
-
-    let out = push(&["--skip-existing"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout)
-        .contains(&format!("skipped {repo}/msgsvc:{version}: already published")));
 
     let out = push(&["--force"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -6,6 +6,8 @@
 //! `--include-ignored`, and there they fail when what they need is missing.
 #![allow(unreachable_pub)]
 
+mod binary;
+mod chart_versions;
 mod charts;
 mod cli;
 mod converge;
@@ -16,6 +18,7 @@ mod envelope;
 mod gitops;
 mod lifecycle;
 mod moving_in;
+mod publish;
 mod recovery;
 mod sops;
 mod support;

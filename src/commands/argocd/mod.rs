@@ -56,15 +56,19 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
     }
     let catalog = &inputs.catalog;
     let git = git_ref(args)?;
-    let charts = match (&args.oci, &args.chart_version) {
-        (Some(repo), Some(version)) => {
+    let charts = match &args.oci {
+        Some(repo) => {
             if !repo.starts_with("oci://") {
                 return Err(Error::usage(format!("--oci {repo:?}: expected oci://REGISTRY/REPO")));
             }
-            ChartSource::Oci { repo: repo.clone(), version: version.clone(), values: git.clone() }
+            // the charts this binary embeds are published under its own version
+            let version = args.chart_version.clone().unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+            ChartSource::Oci { repo: repo.clone(), version, values: git.clone() }
         }
-        _ => ChartSource::Git(git.clone().ok_or_else(|| {
-            Error::usage("argocd needs --repo-url URL and --target-revision REV (or --oci oci://REGISTRY/REPO --chart-version V)")
+        None => ChartSource::Git(git.clone().ok_or_else(|| {
+            Error::usage(
+                "argocd needs --repo-url URL and --target-revision REV (or --oci oci://REGISTRY/REPO)",
+            )
         })?),
     };
     let target = Target {
