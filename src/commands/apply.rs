@@ -20,8 +20,8 @@ use crate::run::preflight::{self, Cleared};
 use crate::run::render::Renders;
 use crate::run::upgrade;
 use crate::settings::instance::Instance;
-use std::time::Duration;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// How the deploy was asked for.
 pub(crate) struct Apply<'a> {

@@ -115,9 +115,16 @@ pub(crate) async fn against_deployed(
     args: &crate::cli::DiffArgs,
 ) -> Result<(Inputs, crate::helm::Helm, HelmVersion, crate::kube::Cluster, crate::kube::records::Releases)> {
     let secrets = args.secrets.as_deref().map(|p| (p, &args.sops));
-    let inputs =
-        Inputs::resolve(ctx, &args.root, &args.instance, &args.select, secrets, &args.cluster, Access::Cluster)
-            .await?;
+    let inputs = Inputs::resolve(
+        ctx,
+        &args.root,
+        &args.instance,
+        &args.select,
+        secrets,
+        &args.cluster,
+        Access::Cluster,
+    )
+    .await?;
     let helm = ctx.helm(&args.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
     let cluster = crate::kube::Cluster::connect(&inputs.target).await?;

@@ -133,6 +133,7 @@ mod tests {
             manifest: String::new(),
             config,
             chart_values: json!({"auth": {"method": "oidc"}, "cric": {"real": true}, "affix": "test-"}),
+            written_at: None,
         }
     }
 
