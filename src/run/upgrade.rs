@@ -40,8 +40,14 @@ pub(crate) async fn compute(
             None => Default::default(),
         };
         deployed.extend(recorded.values().cloned());
-        if upgraded.contains(&name.as_str()) {
-            let rendered = renders.get(&name).await?;
+        // A release whose render fails is judged by what is deployed: it fails in its own tier,
+        // before any of its workloads change, and the executor reports it (with later tiers not
+        // attempted), as for a run without schema steps.
+        let rendered = match upgraded.contains(&name.as_str()) {
+            true => renders.get(&name).await.ok(),
+            false => None,
+        };
+        if let Some(rendered) = rendered {
             planned.extend(
                 super::manifests::objects(&rendered, &format!("helm template of {name}"))?.into_values(),
             );

@@ -354,7 +354,7 @@ fn argocd_parent_tracks_the_committed_children() {
 
 #[test]
 fn argocd_refuses_incomplete_input() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 5] = [
         (&["argocd", "--repo-url", REPO_URL, "--target-revision", "main", "--no-parent"], "-n NAMESPACE"),
         (&["argocd", "-n", "panda", "--no-parent"], "--repo-url"),
         (&["argocd", "-n", "panda", "--repo-url", REPO_URL, "--no-parent"], "--target-revision"),
@@ -373,7 +373,6 @@ fn argocd_refuses_incomplete_input() {
             ],
             "--repo-url",
         ),
-        (&["argocd", "-n", "panda", "--oci", "oci://r/c"], "--chart-version"),
         (
             &[
                 "argocd",
