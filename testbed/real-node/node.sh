@@ -336,7 +336,7 @@ node_was_there() { grep -qxF -- "$1" "$dir/node/preexisting" 2>/dev/null; }
 # Removes what the agents left in the firewall. iptables tables are deleted only when every chain in
 # them is a built-in one or KUBE-*, and every rule mentions KUBE: nobody else's rules go.
 node_clean_rules() {
-  local fam save tbl s
+  local fam save tbl s rules
   ours_only() {
     awk '/^:/ { if ($1 !~ /^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING)$/ && $1 !~ /^:KUBE-/) bad=1 }
          /^-A/ { if ($0 !~ /KUBE/) bad=1 } END { exit bad }'
@@ -345,8 +345,11 @@ node_clean_rules() {
     save=iptables-save; [ "$fam" = ip6 ] && save=ip6tables-save
     for tbl in filter nat mangle raw; do
       nft list table "$fam" "$tbl" >/dev/null 2>&1 || continue
-      "$save" -t "$tbl" 2>/dev/null | grep -q KUBE || continue
-      if "$save" -t "$tbl" 2>/dev/null | ours_only; then
+      # Read once into a variable: `iptables-save | grep -q` under pipefail fails whenever grep
+      # stops reading before a long listing ends (SIGPIPE), which skipped the table here.
+      rules=$("$save" -t "$tbl" 2>/dev/null) || continue
+      [[ $rules == *KUBE* ]] || continue
+      if ours_only <<<"$rules"; then
         nft delete table "$fam" "$tbl"
       else
         log "warning: $fam $tbl holds rules that are not the bed's; KUBE-* rules left in it"
