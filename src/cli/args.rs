@@ -6,9 +6,9 @@ use std::path::PathBuf;
 /// Which instance: the affix of its release names.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct InstanceArgs {
-    /// Prefix (`blah-`) or suffix (`-blah`) of release names. Default: `affix` in the secrets
-    /// values file (install, diff), the deployed instance found in the namespace (status,
-    /// uninstall, recover), else `test-`.
+    /// Prefix (`blah-`) or suffix (`-blah`) of release names. Default: `affix` of the `--secrets`
+    /// file, else the instance deployed in the namespace (found by its secrets release; several:
+    /// choose with -a), else `test-`.
     #[arg(short, long, allow_hyphen_values = true, value_name = "AFFIX")]
     pub(crate) affix: Option<String>,
 }
