@@ -8,7 +8,8 @@ use crate::support::{helm4, json, root, testbed, yaml_documents, Namespace, TEST
 use serde_json::Value;
 use std::process::Output;
 
-/// The site's one change over doma: the broker's memory request (doma: cpu 500m, memory 512Mi).
+/// The site's one change over doma: the broker's memory request (doma: 512Mi, and a memory limit
+/// of 2Gi where the chart's default is 4Gi).
 const OVERRIDE: &str = "activemq:\n  resources:\n    requests:\n      memory: 640Mi\n";
 
 fn text(out: &Output) -> String {
@@ -38,17 +39,17 @@ fn site() -> Installed {
     bin
 }
 
-/// The broker container's resource requests in a rendered or live Deployment.
-fn broker_requests(deployment: &Value) -> Value {
+/// The broker container's resources in a rendered or live Deployment.
+fn broker_resources(deployment: &Value) -> Value {
     let containers = deployment["spec"]["template"]["spec"]["containers"].as_array().unwrap();
-    containers[0]["resources"]["requests"].clone()
+    containers[0]["resources"].clone()
 }
 
-fn rendered_requests(out: &Output) -> Value {
+fn rendered_resources(out: &Output) -> Value {
     assert!(out.status.success(), "{}", text(out));
     let docs = yaml_documents(&String::from_utf8_lossy(&out.stdout));
     let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
-    broker_requests(deployment)
+    broker_resources(deployment)
 }
 
 #[test]
@@ -57,18 +58,19 @@ fn a_site_experiment_layers_its_values_over_the_bundled_one() {
     let helm = helm4();
     let helm = helm.to_str().unwrap();
     let bin = site();
-    let requests = rendered_requests(&bin.run(&["-e", "doma", "-c", "msgsvc", "--template", "--helm", helm]));
-    assert_eq!(requests["memory"], "640Mi", "the site's value");
-    assert_eq!(requests["cpu"], "500m", "doma's value the site does not set");
+    let resources =
+        rendered_resources(&bin.run(&["-e", "doma", "-c", "msgsvc", "--template", "--helm", helm]));
+    assert_eq!(resources["requests"]["memory"], "640Mi", "the site's value");
+    assert_eq!(resources["limits"]["memory"], "2Gi", "doma's value the site does not set");
     // the same site named explicitly from elsewhere, and the bundled doma without it
     let site = bin.cwd.to_str().unwrap().to_string();
     let mut elsewhere =
         bin.command(&["-e", "doma", "-c", "msgsvc", "--template", "--helm", helm, "--site", &site]);
     let out = elsewhere.current_dir(std::env::temp_dir()).output().unwrap();
-    assert_eq!(rendered_requests(&out)["memory"], "640Mi");
+    assert_eq!(rendered_resources(&out)["requests"]["memory"], "640Mi");
     let mut bundled = bin.command(&["-e", "doma", "-c", "msgsvc", "--template", "--helm", helm]);
     let out = bundled.current_dir(std::env::temp_dir()).output().unwrap();
-    assert_eq!(rendered_requests(&out)["memory"], "512Mi");
+    assert_eq!(rendered_resources(&out)["requests"]["memory"], "512Mi");
     // a site experiment is offered where -e is, and a wrong base is named
     std::fs::write(
         bin.cwd.join("panda-site.yaml"),
@@ -124,8 +126,8 @@ fn a_site_deploys_from_its_own_directory_with_the_binary_alone() {
     assert!(out.status.success(), "install from the site: {}", text(&out));
     let live = json(&["get", "deployment", "-n", &ns.0, "-o", "json"]);
     let deployment = &live["items"][0];
-    assert_eq!(broker_requests(deployment)["memory"], "640Mi", "the site's change is live");
-    assert_eq!(broker_requests(deployment)["cpu"], "500m");
+    assert_eq!(broker_resources(deployment)["requests"]["memory"], "640Mi", "the site's change is live");
+    assert_eq!(broker_resources(deployment)["limits"]["memory"], "2Gi", "doma's, under the change");
     let out = bin.run(&["status", "-n", &ns.0, "--helm", helm]);
     assert!(out.status.success(), "status: {}", text(&out));
     let out = bin.run(&[&["diff"][..], &common[..]].concat());
