@@ -140,3 +140,21 @@ fn a_site_deploys_from_its_own_directory_with_the_binary_alone() {
     assert!(matches!(out.status.code(), Some(0 | 75)), "doctor ran its checks: {}", text(&out));
     assert_eq!(git_status(), before, "the tool's checkout is untouched");
 }
+
+#[test]
+fn completions_and_every_way_of_naming_a_site_find_its_experiments() {
+    let bin = Installed::new();
+    let out = bin.run(&["site", "init", "--name", "mine", "sub"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let completions = |cmd: &mut std::process::Command| {
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).contains("mine")
+    };
+    assert!(!completions(&mut bin.command(&["completions", "bash"])), "no site here");
+    assert!(completions(&mut bin.command(&["completions", "bash", "--site", "sub"])));
+    assert!(completions(bin.command(&["completions", "bash"]).env("PANDA_INSTALL_SITE", "sub")));
+    assert!(completions(bin.command(&["completions", "bash"]).current_dir(bin.cwd.join("sub/experiments"))));
+    let out = bin.run(&["completions", "bash", "--site", "."]);
+    assert_eq!(out.status.code(), Some(64), "no panda-site.yaml in .: {}", text(&out));
+}
