@@ -485,6 +485,8 @@ pub(crate) struct SecretsDeployArgs {
     #[command(flatten)]
     pub(crate) root: RootArgs,
     #[command(flatten)]
+    pub(crate) site: SiteArgs,
+    #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
 

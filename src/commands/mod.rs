@@ -58,7 +58,16 @@ impl Context {
         match Site::find(site.dir.as_deref())? {
             Some(site) => {
                 tracing::info!("site: {}", site.dir.display());
-                crate::settings::site::layer(catalog, &site)
+                let mut catalog = crate::settings::site::layer(catalog, &site)?;
+                let files = site.dir.join(crate::bundle::SITE_SECRETS_FILES);
+                if files.is_dir() {
+                    let base = crate::bundle::cache_base()?;
+                    let staged = crate::bundle::stage_secrets(&base, &catalog.secrets_chart, &files)?;
+                    tracing::info!("secrets chart: staged with the site's {}", files.display());
+                    catalog.secrets_chart = staged.path();
+                    catalog.staged_secrets = Some(staged);
+                }
+                Ok(catalog)
             }
             None => Ok(catalog),
         }

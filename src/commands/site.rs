@@ -11,17 +11,22 @@ use crate::settings::site::{self, MARKER};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Plaintext secrets a site keeps out of git: the secrets values file and the secrets chart's files.
-const GITIGNORE: &str =
+/// Plaintext secrets a site keeps out of git: the secrets values file, the secrets chart's files
+/// and the sensitive site files.
+pub(crate) const GITIGNORE: &str =
     "# Plaintext secrets never go into the site's repository: commit them sops-encrypted\n\
 # (`panda-install secrets init --encrypt --out secrets.sops.yaml`, rules in .sops.yaml).\n\
 secrets-values.yaml\n\
 secrets/files/\n\
 *.plain.yaml\n\
-*.dec.yaml\n";
+*.dec.yaml\n\
+# Site files that may hold credentials (`sensitive: true` in the charts' site-files.yaml)\n\
+/experiments/*/files/panda/panda_server_config.json\n\
+/experiments/*/files/panda/panda_jedi_config.json\n\
+/experiments/*/files/harvester/panda_harvester_configmap.json\n";
 
 /// The sops rule for the site's encrypted secrets files, recipient to fill in.
-const SOPS_YAML: &str =
+pub(crate) const SOPS_YAML: &str =
     "# sops creation rules of this site: put the age public keys (`age-keygen -y KEYFILE`) of\n\
 # everyone who deploys, comma-separated, in place of FIXME.\n\
 creation_rules:\n\
@@ -112,4 +117,30 @@ pub(crate) fn refuse_inside_checkout(dir: &Path, what: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A site's .gitignore covers every site file kind a chart marks sensitive (what `import`
+    /// writes into experiments/<name>/files/).
+    #[test]
+    fn the_sites_gitignore_covers_every_sensitive_site_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = crate::settings::catalog::Catalog::load(root).unwrap();
+        let lines: Vec<&str> = GITIGNORE.lines().collect();
+        for line in ["secrets-values.yaml", "secrets/files/"] {
+            assert!(lines.contains(&line), "{line}");
+        }
+        let mut sensitive = 0;
+        for (component, chart) in &catalog.charts {
+            for kind in chart.site_files.iter().filter(|k| k.sensitive) {
+                sensitive += 1;
+                let rule = format!("/{}/*/files/{component}/{}", site::EXPERIMENTS, kind.path);
+                assert!(lines.contains(&rule.as_str()), "{rule} is missing from the site's .gitignore");
+            }
+        }
+        assert_eq!(sensitive, 3, "the sensitive site file kinds");
+    }
 }

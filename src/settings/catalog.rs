@@ -82,6 +82,9 @@ pub(crate) struct Catalog {
     /// The `name` in the secrets chart's Chart.yaml: how its releases are recognised in a namespace.
     pub(crate) secrets_name: String,
     pub(crate) experiments: BTreeMap<String, Experiment>,
+    /// The run's staged copy of the secrets chart with a site's secrets files (then
+    /// `secrets_chart` is its folder); removed when the last catalog holding it is dropped.
+    pub(crate) staged_secrets: Option<crate::bundle::Staged>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +140,15 @@ impl Catalog {
         }
         let secrets_name = load_chart(&secrets_chart)?.name;
         let experiments = load_experiments(root, &charts)?;
-        Ok(Catalog { root: root.to_path_buf(), charts, library, secrets_chart, secrets_name, experiments })
+        Ok(Catalog {
+            root: root.to_path_buf(),
+            charts,
+            library,
+            secrets_chart,
+            secrets_name,
+            experiments,
+            staged_secrets: None,
+        })
     }
 
     pub(crate) fn chart(&self, component: Component) -> &ChartInfo {
@@ -381,6 +392,7 @@ pub(crate) mod tests {
             library: info(root.join("helm/lib"), "panda-lib", vec![], vec![]),
             secrets_chart: root.join("secrets"),
             secrets_name: "secrets".into(),
+            staged_secrets: None,
             experiments: BTreeMap::from([
                 (
                     "lsst".to_string(),
