@@ -13,6 +13,9 @@ use std::sync::Arc;
 /// The folder of the site's secrets files, relative to the site directory.
 pub(crate) const SITE_SECRETS_FILES: &str = "secrets/files";
 
+/// A staged copy older than this was left by a run that was killed (SIGKILL, power loss): removed.
+const LEFT_BEHIND: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// A staged copy of the secrets chart, removed when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Staged(Arc<tempfile::TempDir>);
@@ -41,6 +44,7 @@ pub(crate) fn stage_secrets(base: &Path, chart: &Path, site_files: &Path) -> Res
     };
     fs::create_dir_all(&parent).map_err(|e| failed(&parent, e))?;
     fs::set_permissions(&parent, fs::Permissions::from_mode(0o700)).map_err(|e| failed(&parent, e))?;
+    clear_left_behind(&parent);
     let dir =
         tempfile::Builder::new().prefix("secrets.").tempdir_in(&parent).map_err(|e| failed(&parent, e))?;
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).map_err(|e| failed(dir.path(), e))?;
@@ -50,6 +54,20 @@ pub(crate) fn stage_secrets(base: &Path, chart: &Path, site_files: &Path) -> Res
     copy_tree(site_files, &top.join("files")).map_err(|e| failed(site_files, e))?;
     tracing::debug!("staged the secrets chart with the site's secrets files in {}", top.display());
     Ok(staged)
+}
+
+/// Removes the copies of runs that ended without removing theirs (best effort: a copy that cannot
+/// be removed stays, and the run goes on).
+fn clear_left_behind(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let old = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        let stale = entry.file_name().to_string_lossy().starts_with("secrets.")
+            && old.is_some_and(|age| age > LEFT_BEHIND);
+        if stale && fs::remove_dir_all(entry.path()).is_ok() {
+            tracing::debug!("removed a staged secrets chart left behind: {}", entry.path().display());
+        }
+    }
 }
 
 /// Copies every file under `from` to the same relative path under `to` (replacing one there),
@@ -102,6 +120,19 @@ mod tests {
         assert_eq!(mode(top.parent().unwrap()), 0o700);
         assert_eq!(mode(&top.join("files/panda_certs/hostkey.pem")), 0o600);
         assert_eq!(fs::read_to_string(chart.join("files/panda_certs/hostkey.pem")).unwrap(), "chart's\n");
+
+        // a copy a killed run left a day ago goes with the next staging; a fresh one stays
+        let parent = base.path().join("panda-install/staged");
+        let (stale, fresh) = (parent.join("secrets.killed"), parent.join("secrets.running"));
+        for dir in [&stale, &fresh] {
+            fs::create_dir_all(dir.join("files")).unwrap();
+        }
+        let day_ago = std::time::SystemTime::now() - LEFT_BEHIND - std::time::Duration::from_secs(60);
+        fs::File::open(&stale).unwrap().set_modified(day_ago).unwrap();
+        let second = stage_secrets(base.path(), &chart, &site).unwrap();
+        assert!(!stale.exists() && fresh.is_dir(), "only the stale copy is cleared");
+        assert_ne!(second.path(), staged.path(), "one copy per run");
+        drop(second);
 
         let copy = staged.clone();
         drop(staged);
