@@ -10,11 +10,12 @@ pub(crate) const DIFF_CHANGES: i32 = 2;
 /// changed or not ready.
 pub(crate) const UNHEALTHY: i32 = 3;
 /// Bad command line: unknown flag (or one the command does not take), component, sub-component
-/// or experiment; invalid affix, namespace or timeout.
+/// or experiment; invalid affix, namespace or timeout; `--site` without a panda-site.yaml; `site
+/// init` into the tool's own checkout.
 pub(crate) const USAGE: i32 = 64;
 /// Bad input data: a values, secrets or Chart.yaml file missing or malformed, a dependency cycle;
 /// a sops-encrypted secrets file that cannot be decrypted (no key for it, or changed after it was
-/// encrypted: its MAC does not match).
+/// encrypted: its MAC does not match); a bad panda-site.yaml; `site init` over an existing site.
 pub(crate) const DATA: i32 = 65;
 /// A program panda-install needs is not found, not runnable, or a version it does not support:
 /// helm (always), sops (for a sops-encrypted secrets file).

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-fn is_root(dir: &Path) -> bool {
+pub(crate) fn is_root(dir: &Path) -> bool {
     dir.join("helm").is_dir() && dir.join("secrets").join("Chart.yaml").is_file()
 }
 

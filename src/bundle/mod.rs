@@ -6,8 +6,10 @@
 mod cache;
 pub(crate) mod checkout;
 mod rules;
+mod staged;
 
 pub(crate) use cache::{cache_base, ensure};
+pub(crate) use staged::{stage_secrets, Staged, SITE_SECRETS_FILES};
 
 use std::path::PathBuf;
 

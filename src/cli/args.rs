@@ -26,6 +26,18 @@ pub(crate) struct SelectArgs {
     /// Extra values for one component, layered last (repeatable): `--values panda=site.yaml`.
     #[arg(long = "values", value_name = "COMPONENT=FILE")]
     pub(crate) values: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) site: SiteArgs,
+}
+
+/// Where the site's own experiments are (found before the bundled ones).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct SiteArgs {
+    /// A site directory (`panda-site.yaml`, `experiments/<NAME>/`; docs/site.md). Default: a
+    /// `panda-site.yaml` in the current directory or a parent.
+    #[arg(id = "site", long = "site", env = "PANDA_INSTALL_SITE", value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 /// `-c` and `-d`: the components (and, where it applies, sub-components) to act on.

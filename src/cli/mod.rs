@@ -5,7 +5,7 @@ pub(crate) mod args;
 
 use args::{
     ClusterArgs, ComponentArgs, DeployArgs, EncryptArgs, HelmArgs, InstanceArgs, OutputArgs, RootArgs,
-    SelectArgs, SopsArgs, WaitArgs,
+    SelectArgs, SiteArgs, SopsArgs, WaitArgs,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -96,6 +96,10 @@ pub(crate) enum Command {
     /// Create or deploy the secrets release's values.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Manage a site directory: the site's own experiments, values, site files and secrets
+    /// (docs/site.md).
+    #[command(subcommand)]
+    Site(SiteCommand),
     /// Write Argo CD Applications (one per component, sync waves from the tiers) and their parent.
     Argocd(ArgocdArgs),
     /// Write Flux objects (per component an OCIRepository, its values ConfigMap and a HelmRelease
@@ -373,6 +377,30 @@ pub(crate) struct RecoverArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum SiteCommand {
+    /// Scaffold a site directory: panda-site.yaml, experiments/<NAME>/experiment.yaml,
+    /// .gitignore (plaintext secrets) and a .sops.yaml template. Refused inside the tool's own
+    /// checkout (exit 64) and where a panda-site.yaml exists (exit 65).
+    Init(SiteInitArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SiteInitArgs {
+    /// The directory to make a site of (created when missing).
+    #[arg(id = "site_dir", value_name = "DIR", default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// A bundled experiment the site's experiment extends (its values and site files come first).
+    #[arg(long, value_name = "EXPERIMENT")]
+    pub(crate) from: Option<String>,
+    /// The site experiment's name (default: --from's name, so that `-e` keeps its name; else
+    /// `site`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) root: RootArgs,
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum SecretsCommand {
     /// Write a secrets values file with strong random passwords (mode 0600); FIXME stays only
     /// where a human must decide (OIDC clients, host names, external credentials).
@@ -456,6 +484,8 @@ pub(crate) struct SecretsDeployArgs {
     pub(crate) helm: HelmArgs,
     #[command(flatten)]
     pub(crate) root: RootArgs,
+    #[command(flatten)]
+    pub(crate) site: SiteArgs,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
@@ -624,6 +654,8 @@ pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub(crate) shell: clap_complete::Shell,
+    #[command(flatten)]
+    pub(crate) site: SiteArgs,
     #[command(flatten)]
     pub(crate) root: RootArgs,
 }

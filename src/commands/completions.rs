@@ -1,5 +1,6 @@
 //! `completions SHELL` and `man`: generated from the clap definition; completions also offer the
-//! component, sub-component and experiment names of the bundled charts.
+//! component, sub-component and experiment names of the bundled charts and of the site (`--site`,
+//! else one found), as they are when the script is generated.
 
 use super::Context;
 use crate::cli::{Cli, CompletionsArgs};
@@ -10,7 +11,7 @@ use clap::builder::PossibleValue;
 use clap::CommandFactory;
 
 pub(crate) fn completions(args: &CompletionsArgs, ctx: &Context) -> Result<i32> {
-    let catalog = ctx.catalog(&args.root)?;
+    let catalog = ctx.catalog_with_site(&args.root, &args.site)?;
     let components: Vec<String> = Component::names().into_iter().map(String::from).collect();
     let mut disable = components.clone();
     for (c, info) in &catalog.charts {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::exit_code;
 use crate::output;
 use crate::settings::component::Component;
+use crate::settings::site as site_layout;
 use crate::settings::upstream::experiments::{self, Input};
 use crate::settings::upstream::names::{self, Install, UPSTREAM_CHARTS};
 use crate::settings::upstream::site::{self, Oracle};
@@ -46,6 +47,7 @@ const SECRET_DIRS: [&str; 8] = [
 ];
 
 pub(crate) async fn run(args: &ImportArgs, ctx: &Context) -> Result<i32> {
+    super::site::refuse_inside_checkout(&args.out, "import --out")?;
     let chart = crate::locate::chart_source(None)?.dir().join("secrets");
     let (mut files, summary) = build(args, &chart)?;
     // --encrypt, and no plaintext secret where git would track it (before anything is written)
@@ -247,6 +249,21 @@ pub(crate) fn build(args: &ImportArgs, chart: &Path) -> Result<(BTreeMap<String,
     }
     notes.sort();
     notes.dedup();
+    // a site directory (docs/site.md): experiments/<name>/ beside the secrets chart's files
+    let mut out: BTreeMap<String, Output> = out
+        .into_iter()
+        .map(|(path, o)| match path.strip_prefix("values/") {
+            Some(rest) => (format!("{}/{rest}", site_layout::EXPERIMENTS), o),
+            None => (path, o),
+        })
+        .collect();
+    for (path, text) in [
+        (site_layout::MARKER, site_layout::marker_text(&BTreeMap::new())),
+        (".gitignore", super::site::GITIGNORE.to_string()),
+        (".sops.yaml", super::site::SOPS_YAML.to_string()),
+    ] {
+        out.insert(path.into(), Output { bytes: text.into_bytes(), private: false });
+    }
     out.insert(
         "import-report.md".into(),
         Output { bytes: report(&install, &notes).into_bytes(), private: false },

@@ -56,7 +56,7 @@ impl Inputs {
         cluster: &ClusterArgs,
         access: Access,
     ) -> Result<Inputs> {
-        let catalog = ctx.catalog(root)?;
+        let catalog = ctx.catalog_with_site(root, &select.site)?;
         let secrets = match secrets {
             Some((path, sops)) => Some(load_secrets(ctx, path, sops).await?),
             None => None,

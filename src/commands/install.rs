@@ -32,7 +32,9 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     let helm = ctx.helm(&d.helm)?.with_secrets(inputs.secrets.as_ref());
     let version = helm.version().await?;
     if args.template {
-        let p = inputs.read_only()?.plan(Mode::Template, version)?;
+        // kept until helm ran: it holds the staged secrets chart of a site (removed on drop)
+        let inputs = inputs.read_only()?;
+        let p = inputs.plan(Mode::Template, version)?;
         executor::render_all(&p, &helm, &ctx.interrupt).await?;
         return Ok(exit_code::SUCCESS);
     }

@@ -19,19 +19,21 @@ pub(crate) mod rbac;
 pub(crate) mod recover;
 pub(crate) mod secrets;
 mod secrets_derived;
+pub(crate) mod site;
 pub(crate) mod status;
 pub(crate) mod uninstall;
 pub(crate) mod upgrade_plan;
 pub(crate) mod version;
 
-use crate::cli::args::{HelmArgs, RootArgs, SopsArgs};
-use crate::cli::{Cli, Command, SecretsCommand};
+use crate::cli::args::{HelmArgs, RootArgs, SiteArgs, SopsArgs};
+use crate::cli::{Cli, Command, SecretsCommand, SiteCommand};
 use crate::error::Result;
 use crate::helm::Helm;
 use crate::locate::chart_source;
 use crate::process::Runner;
 use crate::run::interrupt::Interrupt;
 use crate::settings::catalog::Catalog;
+use crate::settings::site::Site;
 use crate::sops::Sops;
 
 /// What every command shares: the process runner (so an interrupt reaches every child), the
@@ -47,6 +49,28 @@ impl Context {
         let source = chart_source(root.dir.as_deref())?;
         tracing::info!("charts: {}", source.describe());
         Catalog::load(source.dir())
+    }
+
+    /// The charts' catalog with the site's experiments (`--site`, else one found) layered over
+    /// the bundled ones.
+    pub(crate) fn catalog_with_site(&self, root: &RootArgs, site: &SiteArgs) -> Result<Catalog> {
+        let catalog = self.catalog(root)?;
+        match Site::find(site.dir.as_deref())? {
+            Some(site) => {
+                tracing::info!("site: {}", site.dir.display());
+                let mut catalog = crate::settings::site::layer(catalog, &site)?;
+                let files = site.dir.join(crate::bundle::SITE_SECRETS_FILES);
+                if files.is_dir() {
+                    let base = crate::bundle::cache_base()?;
+                    let staged = crate::bundle::stage_secrets(&base, &catalog.secrets_chart, &files)?;
+                    tracing::info!("secrets chart: staged with the site's {}", files.display());
+                    catalog.secrets_chart = staged.path();
+                    catalog.staged_secrets = Some(staged);
+                }
+                Ok(catalog)
+            }
+            None => Ok(catalog),
+        }
     }
 
     /// helm, located (its version is asked where it is needed).
@@ -78,6 +102,7 @@ pub(crate) async fn run(cli: Cli, ctx: &Context) -> Result<i32> {
         Some(Command::Secrets(SecretsCommand::Deploy(args))) => secrets::deploy::run(&args, ctx).await,
         Some(Command::Secrets(SecretsCommand::Edit(args))) => secrets::edit::run(&args, ctx).await,
         Some(Command::Secrets(SecretsCommand::Rotate(args))) => secrets::rotate::run(&args, ctx).await,
+        Some(Command::Site(SiteCommand::Init(args))) => site::init(&args, ctx),
         Some(Command::Argocd(args)) => argocd::run(&args, ctx).await,
         Some(Command::Flux(args)) => flux::run(&args, ctx).await,
         Some(Command::Package(args)) => package::run(&args, ctx).await,

@@ -119,16 +119,20 @@ fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Opti
     let mut values = Vec::new();
     let mut note = None;
     if let Some(experiment) = &req.selection.experiment {
-        if let Some(path) = catalog.experiments.get(experiment).and_then(|e| e.file.clone()) {
-            values.push(ValuesFile::file(path, Layer::ExperimentWide));
-        }
-        match catalog.experiment_values(experiment, c) {
-            Some(path) => values.push(ValuesFile::file(path, Layer::Experiment)),
-            None => {
-                note = Some(format!(
-                    "{c}: experiment {experiment} has no values/{experiment}/{c}.yaml; chart defaults apply"
-                ))
+        // a site experiment's base first (its experiment file, its component file), then its own
+        let layers = catalog.experiments.get(experiment).map(|e| e.layers()).unwrap_or_default();
+        for layer in layers {
+            if let Some(path) = &layer.file {
+                values.push(ValuesFile::file(path.clone(), Layer::ExperimentWide));
             }
+            if let Some(path) = layer.values(c) {
+                values.push(ValuesFile::file(path, Layer::Experiment));
+            }
+        }
+        if catalog.experiment_values(experiment, c).is_empty() {
+            note = Some(format!(
+                "{c}: experiment {experiment} has no values/{experiment}/{c}.yaml; chart defaults apply"
+            ))
         }
     }
     for (_, path) in req.selection.extra_values.iter().filter(|(comp, _)| *comp == c) {

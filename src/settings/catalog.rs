@@ -51,16 +51,22 @@ impl SiteFileKind {
     }
 }
 
-/// An experiment: `values/<name>/` with its experiment file and component files.
+/// An experiment: `values/<name>/` (or a site's `experiments/<name>/`) with its experiment file and
+/// component files.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Experiment {
+    /// Its folder.
+    pub(crate) dir: PathBuf,
+    /// The bundled experiment a site experiment extends (`extends:` in panda-site.yaml): its
+    /// values and site files come first.
+    pub(crate) base: Option<Box<Experiment>>,
     /// `experiment.yaml`: layered first into every component chart.
     pub(crate) file: Option<PathBuf>,
-    /// Its `components:`, the default set when no `-c` is given.
+    /// Its `components:` (else its base's), the default set when no `-c` is given.
     pub(crate) default_components: Option<Vec<Component>>,
-    /// The components it has a `<component>.yaml` for.
+    /// The components its own folder has a `<component>.yaml` for.
     pub(crate) component_files: BTreeSet<Component>,
-    /// Its `imageUpdater:`: per component, sub-chart -> the image (with the tag) Argo CD Image
+    /// Its `imageUpdater:` (over its base's, per component): per component, sub-chart -> the image (with the tag) Argo CD Image
     /// Updater follows by digest.
     pub(crate) image_updater: BTreeMap<Component, BTreeMap<String, String>>,
 }
@@ -76,6 +82,9 @@ pub(crate) struct Catalog {
     /// The `name` in the secrets chart's Chart.yaml: how its releases are recognised in a namespace.
     pub(crate) secrets_name: String,
     pub(crate) experiments: BTreeMap<String, Experiment>,
+    /// The run's staged copy of the secrets chart with a site's secrets files (then
+    /// `secrets_chart` is its folder); removed when the last catalog holding it is dropped.
+    pub(crate) staged_secrets: Option<crate::bundle::Staged>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +106,25 @@ struct DependencyYaml {
     repository: Option<String>,
 }
 
+impl Experiment {
+    /// The base it extends (if any), then itself: the order its files are layered in.
+    pub(crate) fn layers(&self) -> Vec<&Experiment> {
+        let mut out: Vec<&Experiment> = self.base.as_deref().map(Experiment::layers).unwrap_or_default();
+        out.push(self);
+        out
+    }
+
+    /// Its own folder's `<component>.yaml`, if it has one.
+    pub(crate) fn values(&self, component: Component) -> Option<PathBuf> {
+        self.component_files.contains(&component).then(|| self.dir.join(format!("{component}.yaml")))
+    }
+
+    /// It (or its base) has an experiment file or a component file.
+    pub(crate) fn is_real(&self) -> bool {
+        self.layers().iter().any(|e| e.file.is_some() || !e.component_files.is_empty())
+    }
+}
+
 impl Catalog {
     /// Loads the catalog from a checkout (or installed copy) of the project.
     pub(crate) fn load(root: &Path) -> Result<Catalog> {
@@ -112,22 +140,31 @@ impl Catalog {
         }
         let secrets_name = load_chart(&secrets_chart)?.name;
         let experiments = load_experiments(root, &charts)?;
-        Ok(Catalog { root: root.to_path_buf(), charts, library, secrets_chart, secrets_name, experiments })
+        Ok(Catalog {
+            root: root.to_path_buf(),
+            charts,
+            library,
+            secrets_chart,
+            secrets_name,
+            experiments,
+            staged_secrets: None,
+        })
     }
 
     pub(crate) fn chart(&self, component: Component) -> &ChartInfo {
         &self.charts[&component]
     }
 
-    /// The values file of `experiment` for `component`, if the experiment has one.
-    pub(crate) fn experiment_values(&self, experiment: &str, component: Component) -> Option<PathBuf> {
-        let has = self.experiments.get(experiment)?.component_files.contains(&component);
-        has.then(|| self.root.join("values").join(experiment).join(format!("{component}.yaml")))
+    /// The values files of `experiment` for `component`, the base's first (none: chart defaults).
+    pub(crate) fn experiment_values(&self, experiment: &str, component: Component) -> Vec<PathBuf> {
+        let layers = self.experiments.get(experiment).map(Experiment::layers).unwrap_or_default();
+        layers.into_iter().filter_map(|e| e.values(component)).collect()
     }
 
-    /// The directory of an experiment's site files for a component.
-    pub(crate) fn site_files_dir(&self, experiment: &str, component: Component) -> PathBuf {
-        self.root.join("values").join(experiment).join("files").join(component.name())
+    /// The directories of an experiment's site files for a component, the base's first.
+    pub(crate) fn site_files_dirs(&self, experiment: &str, component: Component) -> Vec<PathBuf> {
+        let layers = self.experiments.get(experiment).map(Experiment::layers).unwrap_or_default();
+        layers.into_iter().map(|e| e.dir.join("files").join(component.name())).collect()
     }
 
     /// The dependency edges of every component, as the charts declare them.
@@ -237,19 +274,31 @@ fn load_experiments(
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let component_files =
-            Component::ALL.into_iter().filter(|c| entry.path().join(format!("{c}.yaml")).is_file()).collect();
-        let file = Some(entry.path().join("experiment.yaml")).filter(|f| f.is_file());
-        let (default_components, image_updater) = match &file {
-            Some(f) => {
-                let doc = yaml::load_mapping(f)?;
-                (default_components(f, &doc)?, image_updater(f, &doc, charts)?)
-            }
-            None => (None, BTreeMap::new()),
-        };
-        experiments.insert(name, Experiment { file, default_components, component_files, image_updater });
+        experiments.insert(name, load_experiment(&entry.path(), charts)?);
     }
     Ok(experiments)
+}
+
+/// The experiment in `dir` (its own files only; a site's `extends` is applied by the caller).
+pub(crate) fn load_experiment(dir: &Path, charts: &BTreeMap<Component, ChartInfo>) -> Result<Experiment> {
+    let component_files =
+        Component::ALL.into_iter().filter(|c| dir.join(format!("{c}.yaml")).is_file()).collect();
+    let file = Some(dir.join("experiment.yaml")).filter(|f| f.is_file());
+    let (default_components, image_updater) = match &file {
+        Some(f) => {
+            let doc = yaml::load_mapping(f)?;
+            (default_components(f, &doc)?, image_updater(f, &doc, charts)?)
+        }
+        None => (None, BTreeMap::new()),
+    };
+    Ok(Experiment {
+        dir: dir.to_path_buf(),
+        base: None,
+        file,
+        default_components,
+        component_files,
+        image_updater,
+    })
 }
 
 /// `imageUpdater:` of an experiment file, component and sub-chart names checked.
@@ -343,10 +392,12 @@ pub(crate) mod tests {
             library: info(root.join("helm/lib"), "panda-lib", vec![], vec![]),
             secrets_chart: root.join("secrets"),
             secrets_name: "secrets".into(),
+            staged_secrets: None,
             experiments: BTreeMap::from([
                 (
                     "lsst".to_string(),
                     Experiment {
+                        dir: root.join("values/lsst"),
                         component_files: BTreeSet::from([Component::Msgsvc, Component::Panda]),
                         ..Default::default()
                     },
@@ -354,6 +405,7 @@ pub(crate) mod tests {
                 (
                     "sphenix".to_string(),
                     Experiment {
+                        dir: root.join("values/sphenix"),
                         component_files: BTreeSet::from([Component::Harvester]),
                         ..Default::default()
                     },

@@ -11,6 +11,7 @@ pub(crate) mod instance;
 pub(crate) mod secret_feeds;
 pub(crate) mod secrets_file;
 pub(crate) mod selection;
+pub(crate) mod site;
 pub(crate) mod site_files;
 pub(crate) mod target;
 pub(crate) mod tiers;

@@ -35,7 +35,7 @@ impl Selection {
         let mut site_files = BTreeMap::new();
         if let Some(e) = &experiment {
             for c in &components {
-                if let Some(file) = catalog.experiment_values(e, *c) {
+                for file in catalog.experiment_values(e, *c) {
                     yaml::load_mapping(&file)?;
                 }
                 let files = site_files::set_files(catalog, e, *c)?;
@@ -90,7 +90,7 @@ pub(crate) fn enabled_components(enable: &[String]) -> Result<Vec<Component>> {
 }
 
 fn validate_experiment(name: &str, catalog: &Catalog) -> Result<String> {
-    let real = |e: &super::catalog::Experiment| e.file.is_some() || !e.component_files.is_empty();
+    let real = super::catalog::Experiment::is_real;
     if catalog.experiments.get(name).is_some_and(real) {
         return Ok(name.to_string());
     }
@@ -188,6 +188,7 @@ mod tests {
                 disable: disable.iter().map(|s| s.to_string()).collect(),
             },
             values: vec![],
+            site: Default::default(),
         }
     }
 

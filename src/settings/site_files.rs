@@ -28,16 +28,19 @@ pub(crate) struct SetFile {
     pub(crate) sensitive: bool,
 }
 
-/// The `--set-file` pairs of `component` in `experiment` (none when it has no files directory).
+/// The `--set-file` pairs of `component` in `experiment` (none when it has no files directory). A
+/// site experiment's file replaces its base's file of the same relative path.
 pub(crate) fn set_files(catalog: &Catalog, experiment: &str, component: Component) -> Result<Vec<SetFile>> {
-    let dir = catalog.site_files_dir(experiment, component);
-    if !dir.exists() {
-        return Ok(Vec::new());
+    let mut files = std::collections::BTreeMap::new();
+    for dir in catalog.site_files_dirs(experiment, component) {
+        if dir.exists() {
+            files.extend(walk(&dir)?);
+        }
     }
     let kinds = &catalog.chart(component).site_files;
     let mut out = Vec::new();
     let mut contents = Vec::new();
-    for (relative, path) in walk(&dir)? {
+    for (relative, path) in files {
         let kind = kinds
             .iter()
             .find(|k| {
@@ -181,6 +184,9 @@ mod tests {
             kind("sandbox/", "harvester.siteFiles.sandbox"),
         ];
         std::fs::create_dir_all(dir.path().join("values/x/files/harvester/sandbox")).unwrap();
+        let x =
+            crate::settings::catalog::Experiment { dir: dir.path().join("values/x"), ..Default::default() };
+        catalog.experiments.insert("x".into(), x);
         (dir, catalog)
     }
 
@@ -243,5 +249,42 @@ mod tests {
         assert!(err.contains("release record"), "{err}");
         write(dir.path(), "queue.json", &vec![b'a'; 900_000]);
         assert!(set_files(&catalog, "x", Component::Harvester).is_ok(), "compressible text fits");
+    }
+
+    #[test]
+    fn a_site_experiments_files_replace_its_bases_by_path() {
+        let (dir, mut catalog) = setup();
+        write(dir.path(), "queue.json", b"base");
+        write(dir.path(), "sandbox/base.sh", b"x");
+        let site = dir.path().join("site/experiments/mine");
+        std::fs::create_dir_all(site.join("files/harvester/sandbox")).unwrap();
+        std::fs::write(site.join("files/harvester/queue.json"), b"site").unwrap();
+        std::fs::write(site.join("files/harvester/sandbox/own.sh"), b"y").unwrap();
+        let base = Box::new(catalog.experiments["x"].clone());
+        let mine = crate::settings::catalog::Experiment {
+            dir: site.clone(),
+            base: Some(base),
+            ..Default::default()
+        };
+        catalog.experiments.insert("mine".into(), mine);
+        let pairs: Vec<(String, PathBuf)> = set_files(&catalog, "mine", Component::Harvester)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.key, s.path))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("harvester.siteFiles.queue".to_string(), site.join("files/harvester/queue.json")),
+                (
+                    "harvester.siteFiles.sandbox.base\\.sh".to_string(),
+                    dir.path().join("values/x/files/harvester/sandbox/base.sh")
+                ),
+                (
+                    "harvester.siteFiles.sandbox.own\\.sh".to_string(),
+                    site.join("files/harvester/sandbox/own.sh")
+                ),
+            ]
+        );
     }
 }

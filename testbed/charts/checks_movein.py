@@ -124,11 +124,9 @@ def upstreams():
 
 
 def imported(upstream, out):
-    """Imports upstream into a copy of helm/ and secrets/ at out; returns the experiment names."""
-    for part in ("helm", "secrets"):
-        shutil.copytree(render.ROOT / part, out / part, symlinks=True)
+    """Imports upstream into the site directory out; returns the experiment names."""
     render.run([binary(), "import", str(upstream), "--out", str(out)])
-    return sorted(p.name for p in (out / "values").iterdir() if p.is_dir())
+    return sorted(p.name for p in (out / "experiments").iterdir() if p.is_dir())
 
 
 def shipped_names(upstream):
@@ -207,7 +205,7 @@ def unmounted_site_paths(upstream, out, helm):
     shipped = shipped_names(upstream)
     missing, dangling, checked = [], [], 0
     for experiment in imported(upstream, out):
-        files = out / "values" / experiment / "files"
+        files = out / "experiments" / experiment / "files"
         found = absolute_paths(files)
         site_dirs = {p.rsplit("/", 1)[0] for _, _, p in found if pathlib.PurePath(p).name in shipped}
         rendered = {}
@@ -221,7 +219,7 @@ def unmounted_site_paths(upstream, out, helm):
             component = next(c for d, c in IMAGE_DIRS.items() if path == d or path.startswith(d + "/"))
             if component not in rendered:
                 args = []
-                for f in (out / "values" / experiment / "experiment.yaml", out / "values" / experiment / f"{component}.yaml"):
+                for f in (out / "experiments" / experiment / "experiment.yaml", out / "experiments" / experiment / f"{component}.yaml"):
                     if f.is_file():
                         args += ["-f", str(f)]
                 args += sitefiles.set_file_args(component, files / component)

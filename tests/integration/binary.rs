@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The built binary copied into a temporary folder, an empty working directory and cache.
-struct Installed {
+pub(crate) struct Installed {
     _dir: tempfile::TempDir,
     program: PathBuf,
-    cwd: PathBuf,
+    pub(crate) cwd: PathBuf,
     cache: PathBuf,
 }
 
 impl Installed {
-    fn new() -> Installed {
+    pub(crate) fn new() -> Installed {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         let (cwd, cache) = (dir.path().join("work"), dir.path().join("cache"));
@@ -28,18 +28,19 @@ impl Installed {
         Installed { _dir: dir, program, cwd, cache }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(args)
             .current_dir(&self.cwd)
             .env("XDG_CACHE_HOME", &self.cache)
             .env_remove("PANDA_INSTALL_ROOT")
             .env_remove("PANDA_INSTALL_HELM")
-            .env_remove("PANDA_INSTALL_LOG");
+            .env_remove("PANDA_INSTALL_LOG")
+            .env_remove("PANDA_INSTALL_SITE");
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         spawn(&mut self.command(args)).wait_with_output().unwrap()
     }
 

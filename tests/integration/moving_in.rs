@@ -20,11 +20,9 @@ fn fixture() -> PathBuf {
     root().join("tests/fixtures/upstream")
 }
 
-/// A copy of helm/ and secrets/ without values/: import writes the experiment directories.
-fn project_without_values() -> tempfile::TempDir {
-    let dir = project_copy();
-    std::fs::remove_dir_all(dir.path().join("values")).unwrap();
-    dir
+/// A new directory for the site the import writes (outside the checkout).
+fn site_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 fn import(out: &Path, extra: &[&str]) -> Output {
@@ -96,10 +94,13 @@ fn import_writes_private_secrets_never_prints_a_value_and_a_second_run_changes_n
     ] {
         assert!(report.contains(needle), "the report lacks {needle}");
     }
-    assert!(!files.keys().any(|p| p.starts_with("values/initcontainer")), "a dead experiment is not written");
     assert!(
-        files.contains_key("values/doma/idds.yaml")
-            && files.contains_key("values/doma/files/panda/panda_server_config.json")
+        !files.keys().any(|p| p.starts_with("experiments/initcontainer")),
+        "a dead experiment is not written"
+    );
+    assert!(
+        files.contains_key("experiments/doma/idds.yaml")
+            && files.contains_key("experiments/doma/files/panda/panda_server_config.json")
     );
 
     // a second run: byte-identical output, nothing rewritten
@@ -109,21 +110,21 @@ fn import_writes_private_secrets_never_prints_a_value_and_a_second_run_changes_n
     assert_eq!(snapshot(dir.path()), files, "the second import changed something");
 
     // deliberate break: an edited output file is neither overwritten nor ignored
-    let edited = dir.path().join("values/doma/panda.yaml");
+    let edited = dir.path().join("experiments/doma/panda.yaml");
     std::fs::write(&edited, "server: {}\n").unwrap();
     let refused = import(dir.path(), &[]);
     assert_eq!(refused.status.code(), Some(65), "{}", text(&refused));
-    assert!(text(&refused).contains("values/doma/panda.yaml"), "{}", text(&refused));
+    assert!(text(&refused).contains("experiments/doma/panda.yaml"), "{}", text(&refused));
     assert_eq!(std::fs::read_to_string(&edited).unwrap(), "server: {}\n");
 }
 
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn imported_values_render_and_pass_the_schemas_for_every_experiment() {
-    let project = project_without_values();
+    let project = site_dir();
     let out = import(project.path(), &[]);
     assert!(out.status.success(), "{}", text(&out));
-    let experiments: Vec<String> = std::fs::read_dir(project.path().join("values"))
+    let experiments: Vec<String> = std::fs::read_dir(project.path().join("experiments"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -132,7 +133,7 @@ fn imported_values_render_and_pass_the_schemas_for_every_experiment() {
     for helm in [helm4(), helm3()] {
         for experiment in &experiments {
             let out = panda_install()
-                .args(["--template", "-e", experiment, "--root"])
+                .args(["--template", "-e", experiment, "--site"])
                 .arg(project.path())
                 .arg("--secrets")
                 .arg(&secrets)
@@ -304,7 +305,7 @@ fn running_workloads_by_role(ns: &str) -> BTreeMap<String, Vec<String>> {
 fn deploy(project: &Path, ns: &str, extra: &[&str]) -> (Output, f64) {
     let started = Instant::now();
     let out = panda_install()
-        .arg("--root")
+        .arg("--site")
         .arg(project)
         .arg("--secrets")
         .arg(project.join("secrets-values.yaml"))
@@ -357,7 +358,7 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
     .into_iter()
     .map(|c| (c, mark(&ns.0, c)))
     .collect();
-    let project = project_without_values();
+    let project = site_dir();
     let out = import(project.path(), &["-e", "dev"]);
     assert!(out.status.success(), "{}", text(&out));
 
@@ -487,7 +488,7 @@ fn argo_cd_objects_are_refused_while_their_application_lives_then_adopted() {
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: panda-msgsvc\n  namespace: {}\nspec:\n  project: default\n  source: {{repoURL: https://example.org/panda-k8s, path: helm/msgsvc, targetRevision: main}}\n  destination: {{server: https://kubernetes.default.svc, namespace: {}}}\n",
         ns.0, ns.0
     ));
-    let project = project_without_values();
+    let project = site_dir();
     let out = import(project.path(), &["-e", "cern,doma,doma-k8s", "--installed-by", "argocd"]);
     assert!(out.status.success(), "{}", text(&out));
     let args = ["-e", "doma", "-a", "panda-"];

@@ -121,7 +121,10 @@ pub fn kubectl_apply(doc: &str) {
 /// panda-install, run from the project root, with a clean environment for the variables it reads.
 pub fn panda_install() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("panda-install").unwrap();
-    cmd.current_dir(root()).env_remove("PANDA_INSTALL_ROOT").env_remove("PANDA_INSTALL_HELM");
+    cmd.current_dir(root())
+        .env_remove("PANDA_INSTALL_ROOT")
+        .env_remove("PANDA_INSTALL_HELM")
+        .env_remove("PANDA_INSTALL_SITE");
     cmd
 }
 

@@ -212,22 +212,21 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A git work tree holding the charts (and, with `ignore`, the checkout's .gitignore), committed.
+/// A git work tree for a site (with `ignore`, the .gitignore `site init` writes), committed.
 fn work_tree(ignore: bool) -> tempfile::TempDir {
-    let dir = crate::support::project_copy();
-    // the import writes the experiment directories anew
-    std::fs::remove_dir_all(dir.path().join("values")).unwrap();
-    std::fs::create_dir(dir.path().join("values")).unwrap();
-    std::fs::write(dir.path().join("values/.keep"), "").unwrap();
+    let dir = tempfile::tempdir().unwrap();
     if ignore {
-        std::fs::copy(root().join(".gitignore"), dir.path().join(".gitignore")).unwrap();
-    } else {
-        // the secrets chart's own ignore rule goes too: a checkout without any
-        std::fs::remove_file(dir.path().join("secrets/files/.gitignore")).ok();
+        let scratch = tempfile::tempdir().unwrap();
+        let init = panda_install().arg("site").arg("init").arg(scratch.path()).output().unwrap();
+        assert!(init.status.success(), "{}", text(&init));
+        std::fs::copy(scratch.path().join(".gitignore"), dir.path().join(".gitignore")).unwrap();
     }
     git(dir.path(), &["init", "-q"]);
     git(dir.path(), &["-c", "user.name=t", "-c", "user.email=t@t", "add", "-A"]);
-    git(dir.path(), &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "charts"]);
+    git(
+        dir.path(),
+        &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "site"],
+    );
     dir
 }
 
@@ -321,6 +320,8 @@ fn import_encrypt_writes_the_secrets_sops_encrypted_and_they_decrypt_and_deploy(
         .env("SOPS_AGE_KEY_FILE", &key.file)
         .args(["secrets", "deploy", "-f"])
         .arg(&file)
+        .arg("--site")
+        .arg(sealed.path())
         .args(["-n", &ns.0, "--helm"])
         .arg(&helm)
         .output()
@@ -328,4 +329,7 @@ fn import_encrypt_writes_the_secrets_sops_encrypted_and_they_decrypt_and_deploy(
     assert!(out.status.success(), "{}", text(&out));
     let values = secret_values(&ns.0);
     assert!(values.iter().any(|(_, v)| v.contains("CANARY-7c1e-broker")), "the imported values are deployed");
+    // and the secrets files the import wrote into the site (read through the staged chart)
+    let key = std::fs::read_to_string(upstream.join("secrets/files/panda_certs/hostkey.pem")).unwrap();
+    assert!(values.iter().any(|(_, v)| *v == key), "the site's panda_certs/hostkey.pem is not deployed");
 }

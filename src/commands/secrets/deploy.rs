@@ -20,7 +20,7 @@ use crate::settings::target::{ClusterTarget, ProcessEnv};
 use crate::settings::wait::Wait;
 
 pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> {
-    let catalog = ctx.catalog(&args.root)?;
+    let catalog = ctx.catalog_with_site(&args.root, &args.site)?;
     let file = load_secrets(ctx, &args.file, &args.sops).await?;
     file.refuse_fixme(&catalog.secrets_chart)?;
     let instance = Instance::resolve(args.instance.affix.as_deref(), Some(&file))?;
