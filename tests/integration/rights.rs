@@ -72,6 +72,19 @@ fn the_deployer_role_alone_installs_reruns_and_uninstalls() {
     apply_rbac(&ns.0);
     let dir = tempfile::tempdir().unwrap();
     let config = account(dir.path(), &ns.0, "ci", &ns.0, "panda-install-deployer");
+    // what OpenShift injects into every namespace, and an unrelated workload: none is adopted
+    kubectl(&["create", "configmap", "openshift-service-ca.crt", "-n", &ns.0]);
+    kubectl(&["create", "serviceaccount", "builder", "-n", &ns.0]);
+    kubectl(&["create", "serviceaccount", "deployer", "-n", &ns.0]);
+    kubectl(&["create", "deployment", "unrelated", "--image", "registry.k8s.io/pause:3.10", "-n", &ns.0]);
+    // a foreign object of a planned name: refused with the adoption report, not a 403
+    kubectl(&["create", "service", "clusterip", "test-msgsvc-activemq", "--tcp", "61613", "-n", &ns.0]);
+    let out = deploy(&helm, &ns.0, "dev", &["-c", "msgsvc"]).env("KUBECONFIG", &config).output().unwrap();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(75), "{log}");
+    assert!(log.contains("Service/test-msgsvc-activemq") && log.contains("--adopt"), "{log}");
+    assert!(!log.contains("forbidden") && !log.contains("Status {"), "{log}");
+    kubectl(&["delete", "service", "test-msgsvc-activemq", "-n", &ns.0]);
     let mut first = deploy(&helm, &ns.0, "dev", &["--timeout", "5m"]);
     let out = first.env("KUBECONFIG", &config).output().unwrap();
     let log = text(&out);
@@ -97,7 +110,7 @@ fn the_deployer_role_alone_installs_reruns_and_uninstalls() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let left = kubectl(&["get", "deployments,statefulsets", "-n", &ns.0, "-o", "name"]);
-    assert!(left.trim().is_empty(), "left behind: {left}");
+    assert_eq!(left.trim(), "deployment.apps/unrelated", "left behind, or the unrelated one touched");
 }
 
 /// The deployer Role bound in the target namespace to a ServiceAccount of another namespace: the
