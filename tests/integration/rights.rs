@@ -165,6 +165,17 @@ fn the_viewer_role_gets_a_true_status() {
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert_eq!(log.matches("needs `patch`").count(), 1, "{log}");
     assert!(!log.contains("Status {") && !log.contains("Some("), "{log}");
+    // diff of the same instance: nothing would change, said the same way
+    let out = panda_install()
+        .args(["diff", "-e", "dev", "-c", "msgsvc,panda", "-n", &ns.0, "--helm"])
+        .arg(&helm)
+        .env("KUBECONFIG", &config)
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(log.matches("needs `patch`").count(), 1, "{log}");
+    assert!(!log.contains("Status {") && !log.contains("Some("), "{log}");
     let deployments = kubectl(&["get", "deployments", "-n", &ns.0, "-o", "name"]);
     let victim = deployments.lines().next().expect("a Deployment of the instance").to_string();
     let name = victim.trim_start_matches("deployment.apps/");
