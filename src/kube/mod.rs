@@ -172,3 +172,33 @@ impl Cluster {
 pub(crate) fn instance_selector(releases: &[String]) -> ListParams {
     ListParams::default().labels(&format!("app.kubernetes.io/instance in ({})", releases.join(",")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    #[test]
+    fn api_errors_read_as_sentences_never_debug_dumps() {
+        let e = kube::Error::Api(Box::new(
+            Status::failure("deployments.apps \"x\" is forbidden: User \"v\" cannot patch it", "Forbidden")
+                .with_code(403),
+        ));
+        let text = sentence("patch Deployment panda/x", &e);
+        assert_eq!(
+            text,
+            "cannot patch Deployment panda/x: deployments.apps \"x\" is forbidden: User \"v\" cannot patch it (Forbidden)"
+        );
+        assert!(forbidden(&e) && is_forbidden(&text));
+        assert!(
+            !format!("{e}").is_empty() && format!("{e}").contains("Status {"),
+            "kube's own Display dumps"
+        );
+        let bare = kube::Error::Api(Box::new(Status::failure("", "").with_code(500)));
+        assert_eq!(
+            sentence("get Service s", &bare),
+            "cannot get Service s: the API server refused it (HTTP 500)"
+        );
+        assert!(!forbidden(&bare));
+    }
+}
