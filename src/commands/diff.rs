@@ -9,6 +9,7 @@ use crate::cli::args::OutputFormat;
 use crate::cli::DiffArgs;
 use crate::error::Result;
 use crate::exit_code;
+use crate::kube::drift::WITHOUT_PATCH;
 use crate::output::documents::{DiffDocument, ReleaseDiff, SCHEMA_VERSION};
 use crate::output::{self};
 use crate::plan::install::Mode;
@@ -63,6 +64,9 @@ pub(crate) async fn run(args: &DiffArgs, ctx: &Context) -> Result<i32> {
             }
             output::print(&out)?;
         }
+    }
+    if cluster.compared_without_patch() {
+        output::note(WITHOUT_PATCH);
     }
     Ok(if changed { exit_code::DIFF_CHANGES } else { exit_code::SUCCESS })
 }

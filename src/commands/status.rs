@@ -8,6 +8,7 @@ use crate::cli::args::OutputFormat;
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::exit_code;
+use crate::kube::drift::WITHOUT_PATCH;
 use crate::kube::records::Record;
 use crate::kube::Cluster;
 use crate::output::documents::{ReleaseHealth, StatusDocument, WorkloadState, SCHEMA_VERSION};
@@ -90,6 +91,9 @@ pub(crate) async fn run(args: &StatusArgs, ctx: &Context) -> Result<i32> {
             }
             output::print(&out)?;
         }
+    }
+    if cluster.compared_without_patch() {
+        output::note(WITHOUT_PATCH);
     }
     Ok(if healthy { exit_code::SUCCESS } else { exit_code::UNHEALTHY })
 }

@@ -37,7 +37,7 @@ pub(crate) async fn report(cluster: &Cluster, releases: &[String]) -> String {
         Ok(l) => l.items,
         Err(e) => {
             unreadable += 1;
-            out.push_str(&format!("  cannot list claims: {e}\n"));
+            out.push_str(&format!("  {}\n", super::sentence("list claims", &e)));
             Vec::new()
         }
     };
@@ -53,7 +53,7 @@ pub(crate) async fn report(cluster: &Cluster, releases: &[String]) -> String {
         Ok(l) => l.items,
         Err(e) => {
             unreadable += 1;
-            out.push_str(&format!("  cannot list events: {e}\n"));
+            out.push_str(&format!("  {}\n", super::sentence("list events", &e)));
             Vec::new()
         }
     };

@@ -6,13 +6,14 @@
 //! quantities, merge keys); nothing here guesses.
 
 use super::health::{workload, Workload};
-use super::Cluster;
+use super::{forbidden, sentence, shallow, Cluster};
 use futures::stream::{self, StreamExt};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How many objects are checked at once.
@@ -63,9 +64,15 @@ impl ObjectState {
     }
 }
 
-/// A per-run cache of which API resource serves each kind.
+/// A per-run cache of which API resource serves each kind, and whether a comparison ran without
+/// `patch` rights.
 #[derive(Clone, Default)]
-pub(crate) struct Discovery(Arc<Mutex<HashMap<GroupVersionKind, (ApiResource, bool)>>>);
+pub(crate) struct Discovery(Arc<Mutex<HashMap<GroupVersionKind, (ApiResource, bool)>>>, Arc<AtomicBool>);
+
+/// What status and diff say once when [`Cluster::compared_without_patch`].
+pub(crate) const WITHOUT_PATCH: &str = "note: these credentials may not `patch`, so the live objects were \
+compared with the fields the charts set; the deeper check (a server-side dry-run apply, which also \
+sees values removed by hand) needs `patch` on them";
 
 impl Cluster {
     /// The state of every object of `objects` (parsed manifests; hooks are skipped).
@@ -87,22 +94,35 @@ impl Cluster {
         let live = match api.get_opt(&name).await {
             Ok(Some(live)) => live,
             Ok(None) => return ObjectState { id, finding: Finding::Missing, workload: None },
-            Err(e) => return unknown(format!("cannot read it: {e}")),
+            Err(e) => return unknown(sentence(&format!("get {id}"), &e)),
         };
-        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
-        let applied = match api.patch(&name, &params, &Patch::Apply(desired)).await {
-            Ok(applied) => applied,
-            Err(e) => return unknown(format!("dry-run apply refused: {e}")),
-        };
-        let (live, applied) = match (serde_json::to_value(&live), serde_json::to_value(&applied)) {
-            (Ok(l), Ok(a)) => (l, a),
-            _ => return unknown("cannot serialise it".into()),
-        };
+        let Ok(live) = serde_json::to_value(&live) else { return unknown("cannot serialise it".into()) };
         let workload = workload(&live);
-        let mut paths = Vec::new();
-        differences(&comparable(&live), &comparable(&applied), "", &mut paths);
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let paths = match api.patch(&name, &params, &Patch::Apply(desired)).await {
+            Ok(applied) => {
+                let Ok(applied) = serde_json::to_value(&applied) else {
+                    return unknown("cannot serialise it".into());
+                };
+                let mut paths = Vec::new();
+                differences(&comparable(&live), &comparable(&applied), "", &mut paths);
+                paths
+            }
+            // A viewer without `patch`: the fields the chart sets, compared with the live ones.
+            Err(e) if forbidden(&e) => {
+                self.discovery.1.store(true, Ordering::Relaxed);
+                shallow::differences(desired, &live)
+            }
+            Err(e) => return unknown(sentence(&format!("dry-run apply {id}"), &e)),
+        };
         let finding = if paths.is_empty() { Finding::Matches } else { Finding::Changed(paths) };
         ObjectState { id, finding, workload }
+    }
+
+    /// Whether some object of this run was compared field by field because the credentials may
+    /// not `patch` (the server-side dry-run apply): callers say so once.
+    pub(crate) fn compared_without_patch(&self) -> bool {
+        self.discovery.1.load(Ordering::Relaxed)
     }
 
     /// The API for an object's kind (discovered once per run) and its name.
@@ -118,7 +138,7 @@ impl Cluster {
             None => {
                 let (resource, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
                     .await
-                    .map_err(|e| format!("the API server does not serve {api_version} {kind}: {e}"))?;
+                    .map_err(|e| sentence(&format!("discover {api_version} {kind}"), &e))?;
                 let found = (resource, caps.scope == Scope::Namespaced);
                 self.discovery.0.lock().unwrap_or_else(|p| p.into_inner()).insert(gvk, found.clone());
                 found

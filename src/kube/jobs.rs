@@ -92,15 +92,16 @@ impl Cluster {
         let pods: Api<Pod> = self.api();
         let list = match pods.list(&ListParams::default().labels(&format!("job-name={job}"))).await {
             Ok(l) => l,
-            Err(e) => return format!("(the log cannot be read: listing the Job's pods failed: {e})"),
+            Err(e) => {
+                return format!("(the log cannot be read: {})", super::sentence("list the Job's pods", &e))
+            }
         };
         let Some(pod) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
             return "(the log cannot be read: the Job's pod is gone)".into();
         };
         match pods.logs(&pod, &LogParams::default()).await {
             Ok(text) => text,
-            Err(kube::Error::Api(s)) => format!("(the log of pod {pod} cannot be read: {})\n", s.message),
-            Err(e) => format!("(the log of pod {pod} cannot be read: {e})\n"),
+            Err(e) => format!("({})\n", super::sentence(&format!("read the log of pod {pod}"), &e)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The only module that talks to the API server: a client built the way helm builds its own
-//! (`--kubeconfig` or $KUBECONFIG, the resolved context and namespace), and every read and write
+//! (`--kubeconfig` or $KUBECONFIG, the resolved context and namespace; in a pod without a
+//! kubeconfig its ServiceAccount), and every read and write
 //! panda-install makes: the namespace, the lock Lease, helm's release records, pods, claims,
 //! events, and the live-object checks. A read that fails is an error, never an empty answer.
 
@@ -11,6 +12,7 @@ pub(crate) mod jobs;
 pub(crate) mod lock;
 pub(crate) mod prerequisites;
 pub(crate) mod records;
+pub(crate) mod shallow;
 
 use crate::error::{Error, Result};
 use crate::settings::target::ClusterTarget;
@@ -29,10 +31,26 @@ pub(crate) struct Cluster {
 
 /// A kube error as a preflight error naming what could not be done.
 pub(crate) fn failed(what: &str, e: kube::Error) -> Error {
+    Error::Preflight(sentence(what, &e))
+}
+
+/// The one rendering of an API error: `cannot VERB WHAT: MESSAGE (REASON)`, e.g.
+/// `cannot patch Deployment panda/bl-server: ... is forbidden: ... (Forbidden)`. Never kube's
+/// `Display` of an API error, which appends a debug dump of the whole `Status`.
+pub(crate) fn sentence(what: &str, e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(s) => Error::Preflight(format!("cannot {what}: {} ({})", s.message, s.reason)),
-        other => Error::Preflight(format!("cannot {what}: Kubernetes cluster unreachable: {other}")),
+        kube::Error::Api(s) => {
+            let reason = if s.reason.is_empty() { format!("HTTP {}", s.code) } else { s.reason.clone() };
+            let message = if s.message.is_empty() { "the API server refused it" } else { &s.message };
+            format!("cannot {what}: {message} ({reason})")
+        }
+        other => format!("cannot {what}: Kubernetes cluster unreachable: {other}"),
     }
+}
+
+/// Whether a kube error is the API server's 403.
+pub(crate) fn forbidden(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 403)
 }
 
 /// Whether an error text (of [`failed`]) says the credentials may not make the request (403).
@@ -40,7 +58,14 @@ pub(crate) fn is_forbidden(text: &str) -> bool {
     text.ends_with("(Forbidden)")
 }
 
+/// Whether this runs in a pod: the kubelet sets `KUBERNETES_SERVICE_HOST` in every container.
+fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|h| !h.is_empty())
+}
+
 impl Cluster {
+    /// A client from `--kubeconfig`, else `$KUBECONFIG` or `~/.kube/config`, else (in a pod,
+    /// without `--kube-context`) the pod's ServiceAccount, the way `Config::infer` and helm do.
     pub(crate) async fn connect(target: &ClusterTarget) -> Result<Cluster> {
         let options = KubeConfigOptions { context: target.context.clone(), cluster: None, user: None };
         let unreachable = |e: String| Error::Preflight(format!("Kubernetes cluster unreachable: {e}"));
@@ -50,7 +75,18 @@ impl Cluster {
                     .map_err(|e| Error::data(path, format!("cannot read kubeconfig: {e}")))?;
                 Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| unreachable(e.to_string()))?
             }
-            None => Config::from_kubeconfig(&options).await.map_err(|e| unreachable(e.to_string()))?,
+            None => match Config::from_kubeconfig(&options).await {
+                Ok(config) => config,
+                // No kubeconfig at all, inside a pod (a CI job): its ServiceAccount, as helm does.
+                Err(no_kubeconfig) if target.context.is_none() && in_cluster() => Config::incluster()
+                    .map_err(|e| {
+                        unreachable(format!(
+                            "no kubeconfig ({no_kubeconfig}), and the in-cluster ServiceAccount \
+                             (KUBERNETES_SERVICE_HOST is set) cannot be used: {e}"
+                        ))
+                    })?,
+                Err(e) => return Err(unreachable(e.to_string())),
+            },
         };
         let client = Client::try_from(config).map_err(|e| unreachable(e.to_string()))?;
         // No round-trip here: the first real request proves reachability.
@@ -135,4 +171,34 @@ impl Cluster {
 
 pub(crate) fn instance_selector(releases: &[String]) -> ListParams {
     ListParams::default().labels(&format!("app.kubernetes.io/instance in ({})", releases.join(",")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    #[test]
+    fn api_errors_read_as_sentences_never_debug_dumps() {
+        let e = kube::Error::Api(Box::new(
+            Status::failure("deployments.apps \"x\" is forbidden: User \"v\" cannot patch it", "Forbidden")
+                .with_code(403),
+        ));
+        let text = sentence("patch Deployment panda/x", &e);
+        assert_eq!(
+            text,
+            "cannot patch Deployment panda/x: deployments.apps \"x\" is forbidden: User \"v\" cannot patch it (Forbidden)"
+        );
+        assert!(forbidden(&e) && is_forbidden(&text));
+        assert!(
+            !format!("{e}").is_empty() && format!("{e}").contains("Status {"),
+            "kube's own Display dumps"
+        );
+        let bare = kube::Error::Api(Box::new(Status::failure("", "").with_code(500)));
+        assert_eq!(
+            sentence("get Service s", &bare),
+            "cannot get Service s: the API server refused it (HTTP 500)"
+        );
+        assert!(!forbidden(&bare));
+    }
 }

@@ -49,6 +49,8 @@ const OWN: &[Rule] = &[
     Rule { group: "", resources: &["persistentvolumeclaims"], verbs: &["deletecollection"] },
     // adoption: what an orphaned Deployment left
     Rule { group: "apps", resources: &["replicasets"], verbs: &["get", "list", "watch", "delete"] },
+    // adoption: a workload of a planned name may be of any workload kind
+    Rule { group: "apps", resources: &["daemonsets"], verbs: READ },
 ];
 
 /// Cluster-scoped reads of the prerequisite checks (optional).
@@ -161,6 +163,7 @@ mod tests {
             assert!(grants.contains(&needed.to_string()), "{needed}: {grants:?}");
         }
         assert!(deployer_grants("update").contains(&"coordination.k8s.io/leases".to_string()));
+        assert!(deployer_grants("get").contains(&"apps/daemonsets".to_string()));
         let viewer = &objs[1];
         for rule in viewer["rules"].as_array().unwrap() {
             for verb in rule["verbs"].as_array().unwrap() {

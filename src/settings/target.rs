@@ -1,5 +1,6 @@
 //! Which cluster and namespace: resolved once, the way helm resolves them (`-n`, then
-//! `$HELM_NAMESPACE`, then the kubeconfig context's namespace, then `default`; `--kube-context`,
+//! `$HELM_NAMESPACE`, then the kubeconfig context's namespace, then (in a pod without a
+//! kubeconfig) its ServiceAccount's namespace, then `default`; `--kube-context`,
 //! then `$HELM_KUBECONTEXT`, then the current context), and then passed explicitly to helm and
 //! used by the lock, the preflight and every API read, so that all of them act on one namespace.
 
@@ -14,6 +15,8 @@ pub(crate) enum NamespaceSource {
     Flag,
     HelmNamespaceEnv,
     Kubeconfig,
+    /// No kubeconfig, in a pod: its ServiceAccount's namespace (as helm and kube read it).
+    Pod,
     Default,
 }
 
@@ -30,7 +33,12 @@ pub(crate) struct ClusterTarget {
 /// The environment variables the resolution reads, injectable for tests.
 pub(crate) trait Env {
     fn var(&self, name: &str) -> Option<String>;
+    /// In a pod (`KUBERNETES_SERVICE_HOST` set): the namespace of its ServiceAccount.
+    fn pod_namespace(&self) -> Option<String>;
 }
+
+/// Where the kubelet mounts a pod's ServiceAccount namespace (fixed; kube and client-go read it).
+const POD_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// The process environment.
 pub(crate) struct ProcessEnv;
@@ -38,6 +46,12 @@ pub(crate) struct ProcessEnv;
 impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    fn pod_namespace(&self) -> Option<String> {
+        self.var("KUBERNETES_SERVICE_HOST")?;
+        let ns = std::fs::read_to_string(POD_NAMESPACE_FILE).ok()?;
+        Some(ns.trim().to_string()).filter(|n| !n.is_empty())
     }
 }
 
@@ -54,7 +68,10 @@ impl ClusterTarget {
                     Some(ns) => (ns, NamespaceSource::Kubeconfig),
                     None => ("default".to_string(), NamespaceSource::Default),
                 },
-                None => ("default".to_string(), NamespaceSource::Default),
+                None => match env.pod_namespace() {
+                    Some(ns) => (ns, NamespaceSource::Pod),
+                    None => ("default".to_string(), NamespaceSource::Default),
+                },
             }
         };
         check_dns_label(&namespace).map_err(|m| {
@@ -62,6 +79,7 @@ impl ClusterTarget {
                 NamespaceSource::Flag => "-n",
                 NamespaceSource::HelmNamespaceEnv => "$HELM_NAMESPACE",
                 NamespaceSource::Kubeconfig => "the kubeconfig context",
+                NamespaceSource::Pod => "the pod's ServiceAccount",
                 NamespaceSource::Default => "the default",
             };
             Error::usage(format!("namespace {namespace:?} (from {from}): {m}"))
@@ -133,6 +151,9 @@ mod tests {
         fn var(&self, name: &str) -> Option<String> {
             self.0.get(name).cloned()
         }
+        fn pod_namespace(&self) -> Option<String> {
+            self.var("KUBERNETES_SERVICE_HOST").and(self.var("pod namespace file"))
+        }
     }
 
     const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: []\nusers: []\n\
@@ -171,6 +192,12 @@ mod tests {
         assert_eq!((t.namespace.as_str(), t.context.as_deref()), ("default", Some("b")));
         let t = resolve(None, None, &[]).unwrap();
         assert_eq!(t.namespace, "default");
+        // in a pod without a kubeconfig: the ServiceAccount's namespace; a kubeconfig still wins
+        let pod = [("KUBERNETES_SERVICE_HOST", "10.0.0.1"), ("pod namespace file", "ci-ns")];
+        let t = resolve(None, None, &pod).unwrap();
+        assert_eq!((t.namespace.as_str(), t.namespace_source), ("ci-ns", NamespaceSource::Pod));
+        let t = resolve(None, None, &[pod[0], pod[1], ("KUBECONFIG", &kc)]).unwrap();
+        assert_eq!(t.namespace, "from-context");
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod lifecycle;
 mod moving_in;
 mod publish;
 mod recovery;
+mod rights;
 mod site;
 mod sops;
 mod support;
