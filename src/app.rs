@@ -51,20 +51,69 @@ pub(crate) fn usage_exit_code(e: &clap::Error) -> i32 {
     }
 }
 
+/// The log filter: `PANDA_INSTALL_LOG` as a tracing `EnvFilter` (`debug`, `info`, `trace`, or
+/// per-target directives such as `panda_install=debug,kube=info`), else `-v` (info) / `-vv`
+/// (debug), else warnings. A value that does not parse is named and ignored.
+fn log_filter(env: Option<&str>, verbose: u8) -> (tracing_subscriber::EnvFilter, Option<String>) {
+    use tracing_subscriber::EnvFilter;
+    let by_flag = EnvFilter::new(match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    });
+    match env.map(str::trim).filter(|v| !v.is_empty()) {
+        None => (by_flag, None),
+        Some(value) => match EnvFilter::builder().parse(value) {
+            Ok(filter) => (filter, None),
+            Err(e) => (by_flag, Some(format!("{LOG_ENV}={value} ignored: not a log filter ({e})"))),
+        },
+    }
+}
+
 fn init_tracing(verbose: u8) {
-    use tracing_subscriber::filter::LevelFilter;
-    let level = match (std::env::var(LOG_ENV).ok().as_deref(), verbose) {
-        (Some("debug"), _) | (None, 2..) => LevelFilter::DEBUG,
-        (Some("trace"), _) => LevelFilter::TRACE,
-        (Some("info"), _) | (None, 1) => LevelFilter::INFO,
-        _ => LevelFilter::WARN,
-    };
+    let (filter, problem) = log_filter(std::env::var(LOG_ENV).ok().as_deref(), verbose);
     let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
         // a closed stderr (`2>&1 | head`) must not turn into a panic (its own report uses
         // eprintln!), which would end the run without releasing the namespace lock
         .log_internal_errors(false)
         .try_init();
+    if let Some(problem) = problem {
+        tracing::warn!("{problem}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::filter::LevelFilter;
+
+    fn hint(env: Option<&str>, verbose: u8) -> Option<LevelFilter> {
+        let (filter, problem) = log_filter(env, verbose);
+        assert_eq!(problem, None);
+        filter.max_level_hint()
+    }
+
+    #[test]
+    fn the_log_variable_is_an_env_filter_and_its_words_keep_working() {
+        assert_eq!(hint(Some("debug"), 0), Some(LevelFilter::DEBUG));
+        assert_eq!(hint(Some("info"), 2), Some(LevelFilter::INFO));
+        assert_eq!(hint(Some("trace"), 0), Some(LevelFilter::TRACE));
+        assert_eq!(hint(None, 0), Some(LevelFilter::WARN));
+        assert_eq!(hint(None, 1), Some(LevelFilter::INFO));
+        assert_eq!(hint(None, 2), Some(LevelFilter::DEBUG));
+        let (filter, problem) = log_filter(Some("panda_install=debug,kube=info"), 0);
+        assert_eq!(problem, None);
+        assert_eq!(filter.max_level_hint(), Some(LevelFilter::DEBUG));
+        let directives = filter.to_string();
+        assert!(
+            directives.contains("panda_install=debug") && directives.contains("kube=info"),
+            "{directives}"
+        );
+        let (filter, problem) = log_filter(Some("panda_install=loud"), 1);
+        assert!(problem.unwrap().contains("PANDA_INSTALL_LOG=panda_install=loud ignored"));
+        assert_eq!(filter.max_level_hint(), Some(LevelFilter::INFO));
+    }
 }

@@ -47,6 +47,7 @@ pub(crate) async fn run(args: &MigrateDataArgs, ctx: &Context) -> Result<i32> {
         store: args.store,
         namespace: target.namespace.clone(),
         host,
+        release: instance.release(info.component),
         database,
         secret: args
             .secret

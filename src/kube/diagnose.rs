@@ -1,8 +1,11 @@
 //! Why a release is not ready, read from the cluster: unready pods with their phase and reasons,
-//! container waiting/termination reasons, recent Warning events, and claims that are not Bound.
+//! container waiting/termination reasons, recent Warning events (events.k8s.io/v1, which serves
+//! the core events too, latest last by when they last happened), and claims that are not Bound.
 
 use super::{instance_selector, Cluster};
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams};
 
 /// A plain-text report for the given releases (label `app.kubernetes.io/instance`). A list that
@@ -49,8 +52,8 @@ pub(crate) async fn report(cluster: &Cluster, releases: &[String]) -> String {
             out.push_str(&format!("  claim {name}: {phase}\n"));
         }
     }
-    let warnings = match events.list(&ListParams::default().fields("type=Warning")).await {
-        Ok(l) => l.items,
+    let warnings = match events.list(&ListParams::default()).await {
+        Ok(l) => l.items.into_iter().filter(|e| e.type_.as_deref() == Some("Warning")).collect(),
         Err(e) => {
             unreadable += 1;
             out.push_str(&format!("  {}\n", super::sentence("list events", &e)));
@@ -60,24 +63,36 @@ pub(crate) async fn report(cluster: &Cluster, releases: &[String]) -> String {
     let mut relevant: Vec<&Event> = warnings
         .iter()
         .filter(|e| {
-            let name = e.involved_object.name.as_deref().unwrap_or_default();
+            let name = e.regarding.as_ref().and_then(|r| r.name.as_deref()).unwrap_or_default();
             culprits.iter().any(|c| c == name) || releases.iter().any(|r| name.starts_with(r.as_str()))
         })
         .collect();
-    relevant.sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0.as_second()));
+    relevant.sort_by_key(|e| last_seen(e));
     for e in relevant.iter().rev().take(10).rev() {
         out.push_str(&format!(
             "  event {}/{}: {}: {}\n",
-            e.involved_object.kind.as_deref().unwrap_or("?"),
-            e.involved_object.name.as_deref().unwrap_or("?"),
+            e.regarding.as_ref().and_then(|r| r.kind.as_deref()).unwrap_or("?"),
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()).unwrap_or("?"),
             e.reason.as_deref().unwrap_or("?"),
-            e.message.as_deref().unwrap_or("").trim()
+            e.note.as_deref().unwrap_or("").trim()
         ));
     }
     if culprits.is_empty() && relevant.is_empty() && unreadable == 0 {
         out.push_str("  no unready pod, unbound claim or warning event found (see helm's error above)\n");
     }
     out
+}
+
+/// When an event last happened: the latest of its series' last observation, its `eventTime` and
+/// its (core) `lastTimestamp`, else when it was recorded.
+fn last_seen(e: &Event) -> Option<Timestamp> {
+    let series = e.series.as_ref().map(|s| s.last_observed_time.0);
+    let latest =
+        [series, e.event_time.as_ref().map(|t| t.0), e.deprecated_last_timestamp.as_ref().map(|t| t.0)]
+            .into_iter()
+            .flatten()
+            .max();
+    latest.or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
 
 /// One line (plus container details) for a pod that is not Ready; `None` for a ready or finished pod.
@@ -139,6 +154,32 @@ mod tests {
 
     fn pod(json: serde_json::Value) -> Pod {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn events_order_by_event_time_or_last_timestamp() {
+        let event = |v: serde_json::Value| -> Event { serde_json::from_value(v).unwrap() };
+        let at = |t: &str| Some(t.parse::<Timestamp>().unwrap());
+        // a core event (lastTimestamp only), a new-style one (eventTime), one repeating (series)
+        let core =
+            event(serde_json::json!({"metadata": {"name": "a", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "eventTime": null, "deprecatedLastTimestamp": "2026-01-01T00:05:00Z"}));
+        let new =
+            event(serde_json::json!({"metadata": {"name": "b"}, "eventTime": "2026-01-01T00:03:00.000000Z"}));
+        let series =
+            event(serde_json::json!({"metadata": {"name": "c"}, "eventTime": "2026-01-01T00:01:00.000000Z",
+            "series": {"count": 3, "lastObservedTime": "2026-01-01T00:09:00.000000Z"}}));
+        assert_eq!(last_seen(&core), at("2026-01-01T00:05:00Z"));
+        assert_eq!(last_seen(&new), at("2026-01-01T00:03:00Z"));
+        assert_eq!(last_seen(&series), at("2026-01-01T00:09:00Z"));
+        let mut all = [&series, &core, &new];
+        all.sort_by_key(|e| last_seen(e));
+        let names: Vec<_> = all.iter().map(|e| e.metadata.name.as_deref().unwrap()).collect();
+        assert_eq!(names, ["b", "a", "c"]);
+        let recorded = event(
+            serde_json::json!({"metadata": {"name": "d", "creationTimestamp": "2026-01-01T00:02:00Z"}}),
+        );
+        assert_eq!(last_seen(&recorded), at("2026-01-01T00:02:00Z"));
     }
 
     #[test]

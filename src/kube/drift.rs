@@ -58,7 +58,8 @@ impl ObjectState {
             if !what.is_empty() {
                 what.push_str("; ");
             }
-            what.push_str(&format!("{}/{} ready", w.ready_replicas, w.desired));
+            let waiting = w.waiting.as_deref().unwrap_or_default();
+            what.push_str(&format!("{}/{} ready ({waiting})", w.ready_replicas, w.desired));
         }
         format!("{}: {what}", self.id)
     }

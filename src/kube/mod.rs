@@ -7,6 +7,7 @@
 pub(crate) mod adopt;
 pub(crate) mod diagnose;
 pub(crate) mod drift;
+pub(crate) mod expansion;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod lock;

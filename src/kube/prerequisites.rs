@@ -5,6 +5,7 @@
 //! CRDs and Gateway API objects). Each returns a typed answer or an error naming what could not
 //! be read; never an empty answer in place of an unreadable one. Secret data is never kept.
 
+use super::expansion::{command_line, PodMeta};
 use super::{failed, Cluster};
 use crate::error::{Error, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
@@ -75,7 +76,7 @@ pub(crate) struct ControllerWorkload {
     /// `Deployment ingress-nginx/ingress-nginx-controller`.
     pub(crate) workload: String,
     pub(crate) namespace: String,
-    /// `command` and `args` of every container, in order.
+    /// `command` and `args` of every container, in order, `$(VAR)` expanded from its env.
     pub(crate) args: Vec<String>,
     pub(crate) ready: i64,
 }
@@ -261,19 +262,17 @@ impl Cluster {
         let (d, s) = futures::join!(deployments.list(&params), daemonsets.list(&params));
         let d = d.map_err(|e| failed("list ingress-nginx Deployments in all namespaces", e))?;
         let s = s.map_err(|e| failed("list ingress-nginx DaemonSets in all namespaces", e))?;
-        let args = |spec: Option<&k8s_openapi::api::core::v1::PodSpec>| -> Vec<String> {
-            spec.into_iter()
-                .flat_map(|s| s.containers.iter())
-                .flat_map(|c| c.command.iter().flatten().chain(c.args.iter().flatten()))
-                .cloned()
-                .collect()
+        // `$(POD_NAMESPACE)` in its flags, as ingress-nginx's own manifests write them
+        let args = |spec: Option<&k8s_openapi::api::core::v1::PodSpec>, namespace: &str| -> Vec<String> {
+            let pod = PodMeta { namespace, name: None };
+            spec.into_iter().flat_map(|s| s.containers.iter()).flat_map(|c| command_line(c, &pod)).collect()
         };
         let mut out = Vec::new();
         for x in d.items {
             let ns = x.metadata.namespace.clone().unwrap_or_default();
             out.push(ControllerWorkload {
                 workload: format!("Deployment {ns}/{}", x.metadata.name.clone().unwrap_or_default()),
-                args: args(x.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+                args: args(x.spec.as_ref().and_then(|s| s.template.spec.as_ref()), &ns),
                 ready: x.status.and_then(|s| s.ready_replicas).unwrap_or(0).into(),
                 namespace: ns,
             });
@@ -282,7 +281,7 @@ impl Cluster {
             let ns = x.metadata.namespace.clone().unwrap_or_default();
             out.push(ControllerWorkload {
                 workload: format!("DaemonSet {ns}/{}", x.metadata.name.clone().unwrap_or_default()),
-                args: args(x.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+                args: args(x.spec.as_ref().and_then(|s| s.template.spec.as_ref()), &ns),
                 ready: x.status.map(|s| s.number_ready).unwrap_or(0).into(),
                 namespace: ns,
             });

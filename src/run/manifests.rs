@@ -90,30 +90,25 @@ fn redact_pair(old: &Value, new: &Value) -> (Value, Value) {
     (old, new)
 }
 
-/// A minimal line diff (longest common subsequence): changed lines with `-`/`+`, no context.
+/// A minimal line diff (Myers, in O((n+m)·d) time and linear memory): changed lines with
+/// `-`/`+`, no context.
 pub(crate) fn line_diff(old: &str, new: &str) -> Vec<String> {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push(format!("- {}", a[i]));
-            i += 1;
-        } else {
-            out.push(format!("+ {}", b[j]));
-            j += 1;
-        }
-    }
-    out
+    use similar::{Algorithm, ChangeTag, TextDiff};
+    let diff = TextDiff::configure().algorithm(Algorithm::Myers).diff_lines(old, new);
+    diff.iter_all_changes()
+        .filter_map(|c| {
+            let sign = match c.tag() {
+                ChangeTag::Equal => return None,
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+            };
+            let line = c.value();
+            Some(format!(
+                "{sign} {}",
+                line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(line)
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -146,6 +141,19 @@ mod tests {
         assert!(!text.contains("canary"), "{text}");
         assert!(text.contains("-   PASSWORD: <redacted>\n+   PASSWORD: <redacted, changed>"), "{text}");
         assert!(!text.contains("USER"), "an unchanged key is no diff line: {text}");
+    }
+
+    #[test]
+    fn a_long_manifest_diffs_in_linear_memory() {
+        // 12,000 lines with two changes: a table of n*m cells would be 1.1 GB and take seconds
+        let old: String = (0..12_000).map(|i| format!("  key{i}: value{i}\n")).collect();
+        let new =
+            old.replace("  key10: value10\n", "  key10: changed\n").replace("  key11999: value11999\n", "");
+        let start = std::time::Instant::now();
+        let lines = line_diff(&old, &new);
+        assert!(start.elapsed() < std::time::Duration::from_millis(500), "{:?}", start.elapsed());
+        assert_eq!(lines, ["-   key10: value10", "+   key10: changed", "-   key11999: value11999"]);
+        assert_eq!(line_diff("a\r\nb\n", "a\r\nc"), ["- b", "+ c"]);
     }
 
     #[test]

@@ -161,7 +161,14 @@ def _no_dns(cluster):
     doc["spec"]["egress"] = [r for r in doc["spec"]["egress"] if not any("namespaceSelector" in p for p in r.get("to", []))]
 
 
-BREAKS = {"drop-rule": (_drop_rule, "missing"), "open-db": (_open_db, "extra"),
+def _no_migrate(cluster):
+    """IAM's MariaDB no longer admits the restore Job of panda-install migrate-data."""
+    doc = _policy(cluster, "prod", "blah-iam-mariadb")
+    doc["spec"]["ingress"] = [r for r in doc["spec"]["ingress"]
+                              if r["from"][0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") != "migrate-data"]
+
+
+BREAKS = {"drop-rule": (_drop_rule, "missing"), "no-migrate": (_no_migrate, "missing"), "open-db": (_open_db, "extra"),
           "any-namespace": (_any_namespace, "extra"), "no-dns": (_no_dns, "missing")}
 
 

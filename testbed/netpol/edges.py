@@ -19,8 +19,9 @@ import re
 Edge = collections.namedtuple("Edge", "src dst port protocol why")
 
 # Keys that name hosts without connecting to them: the proxy bypass lists, and the PanDA server's own
-# name (httpd ServerName and the CN of its fallback certificate, helm/panda/charts/server).
-IGNORED_KEYS = {"no_proxy", "NO_PROXY", "PANDA_SERVER_CONF_SERVERNAME"}
+# name (httpd ServerName and the CN of its fallback certificate, helm/panda/charts/server), and the
+# store a migrate-data Job copies (src/plan/migrate: "iam-mariadb" names the store, its DB_HOST the host).
+IGNORED_KEYS = {"no_proxy", "NO_PROXY", "PANDA_SERVER_CONF_SERVERNAME", "STORE"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Host keys without a port key beside them: harvester-envs has HARVESTER_DB_HOST only (Harvester
 # connects to MariaDB's default port, the port of the in-cluster <harvester>-mariadb Service).

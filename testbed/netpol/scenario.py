@@ -71,6 +71,30 @@ def instance_hosts(affix, components):
     return ["%s-%s" % (render.affixed(affix, c), s) for c in subs for s in subs[c]]
 
 
+# The stores `panda-install migrate-data` restores (src/plan/migrate): component and database sub-chart.
+MIGRATE_STORES = {"harvester-mariadb": ("harvester", "mariadb"), "iam-mariadb": ("iam", "mariadb"),
+                  "idds-postgres": ("idds", "postgres")}
+_BINARY = []
+
+
+def panda_install():
+    """The panda-install binary: PANDA_INSTALL_BIN, else built from this checkout (once)."""
+    if not _BINARY:
+        path = os.environ.get("PANDA_INSTALL_BIN")
+        if not path:
+            render.run(["cargo", "build", "--locked", "--quiet", "--bin", "panda-install"])
+            path = str(render.ROOT / "target" / "debug" / "panda-install")
+        _BINARY.append(path)
+    return _BINARY[0]
+
+
+def migrate_job(store, affix, namespace):
+    """The restore Job `panda-install migrate-data` runs for an instance, as it prints it (--dry-run)."""
+    args = [panda_install(), "migrate-data", "restore", store, "-n", namespace, "--affix=%s" % affix, "--dry-run",
+            "--output", "json"]
+    return [d for d in json.loads(render.run(args).stdout) if d["kind"] == "Job"]
+
+
 class Instance:
     """One installation: its affix, namespace, rendered documents and external database addresses."""
 
@@ -101,6 +125,10 @@ class Instance:
         self.docs += [d for d in yaml.safe_load_all(proc.stdout) if d]
         for c in components:
             self.docs += first[c] if not policy else render.template(helm, c, experiment, affix=affix, values=values)
+        # the restore Job of `panda-install migrate-data` beside each database it copies into
+        for store, (component, db) in sorted(MIGRATE_STORES.items()):
+            if ("StatefulSet", "%s-%s" % (render.affixed(affix, component), db)) in rendered:
+                self.docs += migrate_job(store, affix, namespace)
         self.hosts = instance_hosts(affix, components)
 
     @property

@@ -323,11 +323,12 @@ fn doctor_node_selectors_need_a_labelled_schedulable_node() {
     doctor(&ns.0, &["-e", "dev", "-c", "msgsvc"]).expect("nodes.selectors", None, "skip");
 }
 
-/// A fake ingress-nginx controller: only its Deployment (pods are kwok's), with these args.
+/// A fake ingress-nginx controller: only its Deployment (pods are kwok's), with these args and,
+/// as ingress-nginx's manifests do, `POD_NAMESPACE` from the downward API.
 fn controller(ns: &str, args: &[String]) -> String {
     let args: Vec<String> = args.iter().map(|a| format!("\"{a}\"")).collect();
     format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: fake-ingress-nginx-controller\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/name: ingress-nginx\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: fake-ingress-nginx}}\n  template:\n    metadata:\n      labels: {{app: fake-ingress-nginx}}\n    spec:\n      containers:\n        - name: controller\n          image: registry.k8s.io/ingress-nginx/controller:v1.15.1\n          args: [\"/nginx-ingress-controller\", {}]\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: fake-ingress-nginx-controller\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/name: ingress-nginx\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: fake-ingress-nginx}}\n  template:\n    metadata:\n      labels: {{app: fake-ingress-nginx}}\n    spec:\n      containers:\n        - name: controller\n          image: registry.k8s.io/ingress-nginx/controller:v1.15.1\n          args: [\"/nginx-ingress-controller\", {}]\n          env: [{{name: POD_NAMESPACE, valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}}}]\n",
         args.join(", ")
     )
 }
@@ -382,12 +383,14 @@ fn doctor_ingress_class_controller_flags_secrets_and_addresses() {
     let predicted = d.expect("ingress.loadBalancer", Some(&class_subject), "pass");
     assert!(predicted["message"].as_str().unwrap().contains("publishes 192.0.2.10"), "{predicted:#}");
 
-    // snippets allowed at risk level Critical, passthrough on
+    // snippets allowed at risk level Critical, passthrough on; the ConfigMap named as
+    // ingress-nginx's manifests name it, by `$(POD_NAMESPACE)`
     kubectl_apply(&format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fake-nginx\n  namespace: {}\ndata:\n  allow-snippet-annotations: \"true\"\n  annotations-risk-level: Critical\n",
         ctl.0
     ));
     let mut on = base.clone();
+    on[1] = "--configmap=$(POD_NAMESPACE)/fake-nginx".into();
     on.push("--enable-ssl-passthrough".into());
     kubectl_apply(&controller(&ctl.0, &on));
     let d = doctor(&ns.0, &args);
@@ -413,7 +416,7 @@ fn doctor_ingress_class_controller_flags_secrets_and_addresses() {
     // publishing a LoadBalancer Service that has no address yet: no address for the Ingresses
     let mut publish = on.clone();
     publish.retain(|a| !a.starts_with("--publish-status-address"));
-    publish.push(format!("--publish-service={}/fake-nginx", ctl.0));
+    publish.push("--publish-service=$(POD_NAMESPACE)/fake-nginx".into());
     kubectl_apply(&controller(&ctl.0, &publish));
     kubectl_apply(&format!(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: fake-nginx\n  namespace: {}\nspec:\n  type: LoadBalancer\n  selector: {{app: fake-ingress-nginx}}\n  ports: [{{port: 443}}]\n",
@@ -421,7 +424,9 @@ fn doctor_ingress_class_controller_flags_secrets_and_addresses() {
     ));
     let d = doctor(&ns.0, &args);
     let pending = d.expect("ingress.loadBalancer", Some(&class_subject), "warn");
-    assert!(pending["message"].as_str().unwrap().contains("has no external address yet"), "{pending:#}");
+    let expanded =
+        format!("publishes Service {}/fake-nginx (LoadBalancer), which has no external address yet", ctl.0);
+    assert!(pending["message"].as_str().unwrap().contains(&expanded), "{pending:#}");
 
     // deployed Ingresses: the address they have decides; Argo CD's own waits forever without one
     let ingress = |name: &str, annotations: &str| {

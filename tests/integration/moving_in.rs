@@ -405,6 +405,18 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
     let (first, first_seconds) = deploy(project.path(), &ns.0, &consumers);
     assert!(first.status.success(), "{}", text(&first));
     migrate(&ns.0, "restore", &[]);
+    // the restore Job's pods are a peer the database's rendered NetworkPolicy admits
+    let job = json(&["get", "job", "panda-migrate-harvester-mariadb-restore", "-n", &ns.0, "-o", "json"]);
+    let labels = &job["spec"]["template"]["metadata"]["labels"];
+    let policy = json(&["get", "networkpolicy", "test-harvester-mariadb", "-n", &ns.0, "-o", "json"]);
+    let admitted = policy["spec"]["ingress"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| rule["from"].as_array().into_iter().flatten())
+        .filter_map(|peer| peer["podSelector"]["matchLabels"].as_object())
+        .any(|wanted| wanted.iter().all(|(k, v)| &labels[k] == v));
+    assert!(admitted, "the restore Job ({labels}) is no peer of {:#}", policy["spec"]["ingress"]);
     let (adopted, seconds) = deploy(project.path(), &ns.0, &["-e", "dev", "--adopt"]);
     assert!(adopted.status.success(), "{}", text(&adopted));
     assert!(

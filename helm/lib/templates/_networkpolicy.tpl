@@ -45,6 +45,7 @@ workloads:
   iam/main: {when: [main.enabled], ports: {http: [8443, 8443]}, exposed: http, values: main}
   iam/mariadb: {when: [mariadb.enabled], ports: {mariadb: [3306, 3306]}}
   iam/mariadb-backup: {when: [mariadb.enabled, mariadb.backup.enabled]}
+  iam/migrate-data: {when: [mariadb.enabled]}
   panda/server: {when: [server.enabled], ports: {http: [80, 25080], https: [443, 25443]}, exposed: https, values: server}
   panda/jedi: {when: [jedi.enabled], ports: {http: [80, 25080], https: [443, 25443]}}
   panda/postgres: {when: [postgres.enabled], ports: {postgres: [5432, 5432]}}
@@ -53,10 +54,12 @@ workloads:
   harvester/harvester: {when: [harvester.enabled], ports: {http: [80, 8080], https: [443, 8443]}, exposed: http, values: harvester}
   harvester/mariadb: {when: [mariadb.enabled], ports: {mariadb: [3306, 3306]}}
   harvester/mariadb-backup: {when: [mariadb.enabled, mariadb.backup.enabled]}
+  harvester/migrate-data: {when: [mariadb.enabled]}
   idds/rest: {when: [rest.enabled], ports: {https: [8443, 8443], http: [8080, 8080]}, exposed: https, values: rest}
   idds/daemon: {when: [daemon.enabled], ports: {nats: [4222, 4222]}}
   idds/postgres: {when: [postgres.enabled], ports: {postgres: [5432, 5432]}}
   idds/postgres-backup: {when: [postgres.enabled, postgres.backup.enabled]}
+  idds/migrate-data: {when: [postgres.enabled]}
   bigmon/main: {when: [main.enabled], ports: {https: [443, 8443]}, exposed: https, values: main}
   ui/backend: {when: [backend.enabled], ports: {https: [443, 443]}, exposed: https, values: backend}
   ui/frontend: {when: [frontend.enabled], ports: {https: [443, 443]}, exposed: https, values: frontend}
@@ -101,6 +104,10 @@ edges:
   - {from: harvester/mariadb-backup, to: harvester/mariadb, ports: [mariadb]}
   - {from: panda/postgres-backup, to: panda/postgres, ports: [postgres]}
   - {from: idds/postgres-backup, to: idds/postgres, ports: [postgres]}
+  # panda-install migrate-data restore: its Job's DB_HOST is the new database's Service
+  - {from: harvester/migrate-data, to: harvester/mariadb, ports: [mariadb]}
+  - {from: iam/migrate-data, to: iam/mariadb, ports: [mariadb]}
+  - {from: idds/migrate-data, to: idds/postgres, ports: [postgres]}
 databases:
   panda: [panda/server, panda/jedi, bigmon/main]
   idds: [idds/rest, idds/daemon, bigmon/main]

@@ -115,6 +115,9 @@ pub(crate) struct Request {
     pub(crate) namespace: String,
     /// The database's host (Service).
     pub(crate) host: String,
+    /// The release of the store's component (the new database's): the restore Job's pods carry
+    /// its instance label and the component `migrate-data`, the peer its NetworkPolicies admit.
+    pub(crate) release: String,
     pub(crate) database: String,
     /// The Secret with the credentials.
     pub(crate) secret: String,
@@ -142,6 +145,18 @@ fn labels(store: Store) -> Value {
         "app.kubernetes.io/managed-by": "panda-install",
         "app.kubernetes.io/part-of": "panda",
     })
+}
+
+/// The Job's labels: a restore's pods are the `migrate-data` workload of the new database's
+/// release in the charts' NetworkPolicy graph (helm/lib/templates/_networkpolicy.tpl), allowed to
+/// reach that database and nothing else; a dump's are no release's (it reads the old database).
+fn job_labels(req: &Request) -> Value {
+    let mut out = labels(req.store);
+    if req.phase == Phase::Restore {
+        out["app.kubernetes.io/instance"] = json!(req.release);
+        out["app.kubernetes.io/component"] = json!("migrate-data");
+    }
+    out
 }
 
 /// The claim that keeps the dump; never deleted by helm or panda-install.
@@ -190,7 +205,7 @@ pub(crate) fn job(req: &Request) -> Value {
     script_job(&ScriptJob {
         name: job_name(req.store, req.phase),
         namespace: &req.namespace,
-        labels: labels(req.store),
+        labels: job_labels(req),
         container: "migrate",
         image: req.image.as_deref().unwrap_or(info.image),
         script: info.script,
@@ -299,6 +314,7 @@ mod tests {
             store,
             namespace: "ns".into(),
             host: "test-harvester-mariadb".into(),
+            release: "test-harvester".into(),
             database: "harvester".into(),
             secret: "test-secrets-harvester-envs".into(),
             claim: default_claim(store),
@@ -326,6 +342,17 @@ mod tests {
             .iter()
             .any(|e| e["name"] == "DB_USER" && e["valueFrom"]["secretKeyRef"]["key"] == "IDDS_USER"));
         assert!(check_database("iam_db").is_ok() && check_database("a'; drop").is_err());
+    }
+
+    #[test]
+    fn a_restore_is_the_migrate_data_workload_of_the_databases_release() {
+        let labels = |phase| {
+            job(&request(Store::HarvesterMariadb, phase))["spec"]["template"]["metadata"]["labels"].clone()
+        };
+        assert_eq!(labels(Phase::Restore)["app.kubernetes.io/instance"], "test-harvester");
+        assert_eq!(labels(Phase::Restore)["app.kubernetes.io/component"], "migrate-data");
+        assert_eq!(labels(Phase::Dump)["app.kubernetes.io/instance"], "harvester-mariadb");
+        assert!(labels(Phase::Dump).get("app.kubernetes.io/component").is_none());
     }
 
     #[test]
