@@ -31,7 +31,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// The run gives the lock up this long before others could take it over (a renewal in flight
 /// when it is given up may still land: it only delays the takeover).
-const SAFETY: Duration = Duration::from_secs(8);
+const SAFETY: Duration = Duration::from_secs(10);
 /// How often a run that found the lease held looks at it again.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
@@ -146,6 +146,10 @@ fn unanswered(what: &str, why: String) -> Error {
 }
 
 impl Lock {
+    /// How long a run that lost the lock lets its children cancel themselves before it kills
+    /// them: shorter than the margin it gave the lock up with.
+    pub(crate) const GRACE: Duration = Duration::from_secs(5);
+
     /// Takes the namespace's lock. A lease held by another run is watched: it is refused (naming
     /// its holder) as soon as the holder renews it, taken over when it stayed unchanged for its
     /// duration.
@@ -393,5 +397,6 @@ mod tests {
         assert!(give_up_at(t0) < t0 + LEASE);
         // a stalled renewal is cut off at the deadline: its timeout is shorter than the period
         assert!(REQUEST_TIMEOUT < RENEW_EVERY && RENEW_EVERY < LEASE - SAFETY);
+        assert!(Lock::GRACE < SAFETY);
     }
 }

@@ -1,5 +1,6 @@
 //! The one way a mutating command holds the namespace lock: taken before its first change,
-//! renewed while it runs, released at its end. A lost lock stops the running children at once;
+//! renewed while it runs, released at its end. A lost lock stops the running children at once
+//! (SIGTERM, then SIGKILL after [`Lock::GRACE`], before another run could take the lease over);
 //! a guard dropped without `release` stops renewing (its stopper ends with the lock), so the
 //! lease expires.
 
@@ -24,6 +25,9 @@ impl LockGuard {
         let stopper = tokio::spawn(async move {
             if lost.wait_for(|l| *l).await.is_ok() {
                 runner.cancel_running();
+                // the lease may be taken over soon: a child still running then is killed
+                tokio::time::sleep(Lock::GRACE).await;
+                runner.kill_running();
             }
         });
         Ok(LockGuard { interrupt: interrupt.with_lock(lock.lost()), lock, stopper })
