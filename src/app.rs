@@ -25,17 +25,26 @@ pub fn main_with_args(args: impl IntoIterator<Item = impl Into<OsString> + Clone
     // One TLS crypto provider, chosen here: with several compiled in, rustls refuses to pick one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    let result = match runtime {
+    let (result, signalled) = match runtime {
         Ok(rt) => rt.block_on(async {
             let runner = Runner::default();
             let ctx = Context { interrupt: Interrupt::watch_signals(runner.clone()), runner };
-            commands::run(cli, &ctx).await
+            let result = commands::run(cli, &ctx).await;
+            (result, ctx.interrupt.exit_code())
         }),
-        Err(e) => Err(Error::Internal(e.into())),
+        Err(e) => (Err(Error::Internal(e.into())), None),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
+    // a signal ends the run with its own code at any stage (a child it stopped fails, and
+    // that failure is not the reason the run ended)
+    match (result, signalled) {
+        (Err(Error::Interrupted), Some(code)) => code,
+        (Err(e), Some(code)) => {
+            crate::output::note(&format!("panda-install: interrupted: {e}"));
+            code
+        }
+        (Ok(_), Some(code)) => code,
+        (Ok(code), None) => code,
+        (Err(e), None) => {
             crate::output::note(&format!("panda-install: error: {e}"));
             e.exit_code()
         }

@@ -35,6 +35,10 @@ pub(crate) enum Error {
     #[error("{0}")]
     Preflight(String),
 
+    /// The namespace lock was lost during the run (its renewals failed): the run was stopped.
+    #[error("{0}")]
+    LockLost(String),
+
     #[error("interrupted")]
     Interrupted,
 
@@ -62,6 +66,7 @@ impl Error {
             Error::ReleaseFailed(m) => Error::ReleaseFailed(m.clone()),
             Error::TrackedPlaintext(m) => Error::TrackedPlaintext(m.clone()),
             Error::Preflight(m) => Error::Preflight(m.clone()),
+            Error::LockLost(m) => Error::LockLost(m.clone()),
             Error::Interrupted => Error::Interrupted,
             Error::Internal(e) => Error::Internal(anyhow::anyhow!("{e:#}")),
         }
@@ -75,7 +80,7 @@ impl Error {
             Error::HelmUnavailable(_) | Error::SopsUnavailable(_) => exit_code::TOOL_UNAVAILABLE,
             Error::ReleaseFailed(_) => exit_code::RELEASE_FAILED,
             Error::TrackedPlaintext(_) => exit_code::TRACKED_PLAINTEXT,
-            Error::Preflight(_) => exit_code::PREFLIGHT,
+            Error::Preflight(_) | Error::LockLost(_) => exit_code::PREFLIGHT,
             Error::Interrupted => exit_code::INTERRUPTED,
             Error::Internal(_) => exit_code::INTERNAL,
         }
@@ -99,6 +104,7 @@ mod tests {
             Error::ReleaseFailed(_) => Error::ReleaseFailed("x".into()),
             Error::TrackedPlaintext(_) => Error::TrackedPlaintext("x".into()),
             Error::Preflight(_) => Error::Preflight("x".into()),
+            Error::LockLost(_) => Error::LockLost("x".into()),
             Error::Interrupted => Error::Interrupted,
             Error::Internal(_) => Error::Internal(anyhow::anyhow!("x")),
         }
@@ -115,6 +121,7 @@ mod tests {
             Error::ReleaseFailed(String::new()),
             Error::TrackedPlaintext(String::new()),
             Error::Preflight(String::new()),
+            Error::LockLost(String::new()),
             Error::Interrupted,
             Error::Internal(anyhow::anyhow!("")),
         ];

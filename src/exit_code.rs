@@ -30,5 +30,10 @@ pub(crate) const RELEASE_FAILED: i32 = 70;
 /// lost during a run. `doctor` returns it when one of its checks fails or the cluster does not
 /// answer: the same failures an install's preflight stops at.
 pub(crate) const PREFLIGHT: i32 = 75;
-/// Interrupted by SIGINT or SIGTERM; running helm processes were allowed to finish.
+/// Interrupted by SIGINT (Ctrl-C), at any stage; running helm processes were asked to cancel
+/// and allowed to finish (a second signal kills them).
 pub(crate) const INTERRUPTED: i32 = 130;
+/// Ended by SIGHUP (the terminal or SSH session closed), handled like SIGINT.
+pub(crate) const HANGUP: i32 = 129;
+/// Ended by SIGTERM, handled like SIGINT.
+pub(crate) const TERMINATED: i32 = 143;

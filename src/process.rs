@@ -1,6 +1,8 @@
 //! The only module that starts programs: an argument vector (never a shell string), optional bytes
-//! on standard input, captured output. Children are never SIGKILLed: on an interrupt they get
-//! SIGTERM and finish their own cancellation (for helm: the release ends in a final state).
+//! on standard input, captured output. Each child runs in its own process group, so a terminal's
+//! Ctrl-C or hangup reaches only panda-install, which forwards it: on an interrupt the children
+//! get SIGTERM and finish their own cancellation (for helm: the release ends in a final state);
+//! only a second interrupt SIGKILLs them.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -60,27 +62,27 @@ impl Runner {
         cmd.args(args)
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            .process_group(0);
         let mut child = cmd.spawn()?;
         let pid = child.id();
         if let Some(pid) = pid {
             self.running.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
         }
-        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            // a child that exits without reading gets EPIPE here; its exit status tells why
-            let _ = pipe.write_all(bytes).await;
-            drop(pipe);
-        }
-        let output = child.wait_with_output().await;
+        // written beside the readers of its output: a child that writes much before it reads all
+        // its input cannot block on a full output pipe while we block on a full input pipe
+        let pipe = child.stdin.take();
+        let writer = async {
+            if let (Some(bytes), Some(mut pipe)) = (stdin, pipe) {
+                // a child that exits without reading gets EPIPE here; its exit status tells why
+                let _ = pipe.write_all(bytes).await;
+            }
+        };
+        let (_, output) = tokio::join!(writer, collect(&mut child));
         if let Some(pid) = pid {
             self.running.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| *p != pid);
         }
-        let output = output?;
-        Ok(Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        })
+        output
     }
 
     /// Runs `program args...` on the caller's terminal (standard input, output and error
@@ -102,19 +104,54 @@ impl Runner {
         Ok(status.code())
     }
 
-    /// Asks every running child to cancel (SIGTERM).
+    /// Asks every running child (and its process group) to cancel (SIGTERM).
     pub(crate) fn cancel_running(&self) {
         for pid in self.running.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            terminate(*pid);
+            signal_group(*pid, libc::SIGTERM);
+        }
+    }
+
+    /// Kills every running child and its process group (SIGKILL): a second interrupt.
+    pub(crate) fn kill_running(&self) {
+        for pid in self.running.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            signal_group(*pid, libc::SIGKILL);
         }
     }
 }
 
+/// Reads the child's output and error streams together until it exits.
+async fn collect(child: &mut tokio::process::Child) -> std::io::Result<Outcome> {
+    use tokio::io::AsyncReadExt;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut o, mut e) = (child.stdout.take(), child.stderr.take());
+    let read_out = async {
+        match o.as_mut() {
+            Some(p) => p.read_to_end(&mut out).await.map(drop),
+            None => Ok(()),
+        }
+    };
+    let read_err = async {
+        match e.as_mut() {
+            Some(p) => p.read_to_end(&mut err).await.map(drop),
+            None => Ok(()),
+        }
+    };
+    let (r1, r2, status) = tokio::join!(read_out, read_err, child.wait());
+    r1?;
+    r2?;
+    Ok(Outcome {
+        code: status?.code(),
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    })
+}
+
 #[allow(unsafe_code)]
-fn terminate(pid: u32) {
-    // SAFETY: kill(2) with a pid we spawned and have not yet reaped; no memory is shared.
+fn signal_group(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) of the process group led by a child we spawned with process_group(0) and
+    // have not yet reaped (it is still in `running`); no memory is shared.
     unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        libc::kill(-(pid as libc::pid_t), signal);
     }
 }
 
@@ -137,6 +174,30 @@ pub(crate) mod tests {
         assert_eq!((out.code, out.stdout.as_str()), (Some(3), "in"));
         assert_eq!(out.reason(), "exited 3: oops");
         assert!(r.running.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_child_that_writes_much_before_reading_its_input_does_not_deadlock() {
+        let r = Runner::default();
+        let input = vec![b'x'; 1 << 20];
+        // writes 1 MiB (more than a pipe holds) before it reads anything
+        let script = "head -c 1048576 /dev/zero; cat >/dev/null; echo done >&2";
+        let args = ["-c".to_string(), script.to_string()];
+        let run = r.run(Path::new("/bin/sh"), &args, Some(&input));
+        let out =
+            tokio::time::timeout(std::time::Duration::from_secs(20), run).await.expect("deadlocked").unwrap();
+        assert_eq!((out.code, out.stdout.len(), out.stderr.as_str()), (Some(0), 1 << 20, "done\n"));
+    }
+
+    #[tokio::test]
+    async fn children_run_in_their_own_process_group() {
+        let r = Runner::default();
+        let out =
+            r.run(Path::new("/bin/sh"), &["-c".into(), "ps -o pgid= -p $$".into()], None).await.unwrap();
+        let ours = std::process::id();
+        let theirs: u32 = out.stdout.trim().parse().unwrap();
+        assert_ne!(theirs, ours);
+        assert_ne!(theirs, 0);
     }
 
     #[tokio::test]

@@ -61,7 +61,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         wait: &wait,
     };
     let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;
-    let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
+    let interrupt = cleared.lock.interrupt().clone();
     let result = async {
         executor::prepare(&p, &helm).await?;
         let how = Apply {
@@ -75,8 +75,7 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
         apply::run(&p, &helm, &cleared, &interrupt, &how).await
     }
     .await;
-    cleared.lock.release().await;
-    result
+    cleared.lock.release(result).await
 }
 
 /// `plan` and `--dry-run`: the plan, printed; helm is asked its version only to show exact flags.
@@ -134,7 +133,7 @@ pub(crate) fn finish(
     let error = if report.interrupted {
         Some(Error::Interrupted)
     } else if report.lock_lost {
-        Some(Error::Preflight("the namespace lock was lost during the run: nothing new was started".into()))
+        Some(crate::run::lock_guard::lock_lost())
     } else if !failed.is_empty() {
         Some(Error::ReleaseFailed(format!("{} failed; {after_failure} (see the summary)", failed.join(", "))))
     } else if report.unexplained_skips() {

@@ -9,12 +9,12 @@ use crate::cli::args::OutputFormat;
 use crate::cli::RecoverArgs;
 use crate::error::Result;
 use crate::exit_code;
-use crate::kube::lock::Lock;
 use crate::kube::Cluster;
 use crate::output::documents::PlanDocument;
 use crate::output::{self};
 use crate::plan::{recover, text};
 use crate::run::executor::{self, Options};
+use crate::run::lock_guard::LockGuard;
 use crate::run::preflight::pending;
 use crate::settings::selection;
 use crate::settings::target::{ClusterTarget, ProcessEnv};
@@ -46,8 +46,8 @@ pub(crate) async fn run(args: &RecoverArgs, ctx: &Context) -> Result<i32> {
         }
         return Ok(exit_code::SUCCESS);
     }
-    let lock = Lock::acquire(&cluster).await?;
-    let interrupt = ctx.interrupt.with_lock(lock.lost());
+    let lock = LockGuard::take(&cluster, &ctx.interrupt).await?;
+    let interrupt = lock.interrupt().clone();
     let decisions = BTreeMap::new();
     let report = executor::execute(
         &p,
@@ -55,6 +55,6 @@ pub(crate) async fn run(args: &RecoverArgs, ctx: &Context) -> Result<i32> {
         &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
     )
     .await;
-    lock.release().await;
-    finish("recover", &p, &helm, &report?, args.output.output, "the others were left as they are")
+    let report = lock.release(report).await?;
+    finish("recover", &p, &helm, &report, args.output.output, "the others were left as they are")
 }

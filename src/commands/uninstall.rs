@@ -10,13 +10,13 @@ use crate::cli::args::OutputFormat;
 use crate::cli::UninstallArgs;
 use crate::error::Result;
 use crate::exit_code;
-use crate::kube::lock::Lock;
 use crate::kube::Cluster;
 use crate::output::documents::PlanDocument;
 use crate::output::{self};
 use crate::plan::text;
 use crate::plan::uninstall::{self, Request};
 use crate::run::executor::{self, Options};
+use crate::run::lock_guard::LockGuard;
 use crate::settings::selection;
 use crate::settings::target::{ClusterTarget, ProcessEnv};
 use crate::settings::wait::Wait;
@@ -78,8 +78,8 @@ pub(crate) async fn run(args: &UninstallArgs, ctx: &Context) -> Result<i32> {
     for note in &p.notes {
         output::note(note);
     }
-    let lock = Lock::acquire(&cluster).await?;
-    let interrupt = ctx.interrupt.with_lock(lock.lost());
+    let lock = LockGuard::take(&cluster, &ctx.interrupt).await?;
+    let interrupt = lock.interrupt().clone();
     let result = async {
         let decisions = BTreeMap::new();
         let report = executor::execute(
@@ -94,8 +94,7 @@ pub(crate) async fn run(args: &UninstallArgs, ctx: &Context) -> Result<i32> {
         finish("uninstall", &p, &helm, &report, args.output.output, "earlier tiers were left in place")
     }
     .await;
-    lock.release().await;
-    result
+    lock.release(result).await
 }
 
 /// After the releases are gone: deletes their claims with `--delete-data`, else names them.

@@ -8,6 +8,7 @@ pub(crate) mod convergence;
 pub(crate) mod executor;
 pub(crate) mod flux;
 pub(crate) mod interrupt;
+pub(crate) mod lock_guard;
 pub(crate) mod manifests;
 pub(crate) mod preflight;
 pub(crate) mod progress;

@@ -8,9 +8,9 @@
 use super::checks::{self, Scope, Status};
 use super::executor::{self, Options};
 use super::interrupt::Interrupt;
+use super::lock_guard::LockGuard;
 use crate::error::{Error, Result};
 use crate::helm::Helm;
-use crate::kube::lock::Lock;
 use crate::kube::records::Releases;
 use crate::kube::Cluster;
 use crate::plan::recover::{self, Pending};
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 /// What a run holds once its preflight passed.
 pub(crate) struct Cleared {
     pub(crate) cluster: Cluster,
-    pub(crate) lock: Lock,
+    pub(crate) lock: LockGuard,
     /// helm's records as they were after the checks (and any recovery).
     pub(crate) releases: Releases,
 }
@@ -45,14 +45,11 @@ pub(crate) struct Checks<'a> {
 pub(crate) async fn check(checks: &Checks<'_>, helm: &Helm, interrupt: &Interrupt) -> Result<Cleared> {
     let cluster = Cluster::connect(&checks.plan.target).await?;
     cluster.ensure_namespace(checks.create_namespace).await?;
-    let lock = Lock::acquire(&cluster).await?;
-    let interrupt = interrupt.with_lock(lock.lost());
+    let lock = LockGuard::take(&cluster, interrupt).await?;
+    let interrupt = lock.interrupt().clone();
     match check_releases(checks, &cluster, helm, &interrupt).await {
         Ok(releases) => Ok(Cleared { cluster, lock, releases }),
-        Err(e) => {
-            lock.release().await;
-            Err(e)
-        }
+        Err(e) => lock.release(Err(e)).await,
     }
 }
 

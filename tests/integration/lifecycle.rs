@@ -255,7 +255,7 @@ fn closed_outputs_neither_stop_a_run_nor_leave_the_lock() {
 
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
-fn a_held_lock_fails_fast_and_a_stale_one_is_taken_over() {
+fn a_renewed_lock_is_refused_and_an_unchanged_one_is_taken_over() {
     testbed();
     let helm = helm4();
     prepare_charts(&helm);
@@ -276,18 +276,34 @@ fn a_held_lock_fails_fast_and_a_stale_one_is_taken_over() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
+    // a live holder renews its lease (every 2 s here): the run sees the record change and refuses
     kubectl_apply(&lease(&stamp(0)));
+    let renewing = std::sync::atomic::AtomicBool::new(true);
     let start = Instant::now();
-    let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc"]).output().unwrap();
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            while renewing.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_secs(2));
+                kubectl_apply(&lease(&stamp(0)));
+            }
+        });
+        let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc"]).output().unwrap();
+        renewing.store(false, std::sync::atomic::Ordering::SeqCst);
+        out
+    });
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(PREFLIGHT), "{stderr}");
     assert!(stderr.contains("locked by other-run@ci/pid-42"), "{stderr}");
     println!("a held lock failed the run in {:.2}s", start.elapsed().as_secs_f64());
     assert!(helm_releases(&helm, &ns.0).is_empty(), "something was installed under a held lock");
 
+    // a lease nobody renews is taken over once it stayed unchanged for its duration on our clock
+    // (its renewTime, 120 s ago on the writer's clock, is not what decides)
     kubectl_apply(&lease(&stamp(120)));
+    let start = Instant::now();
     let out = install_cmd(&helm, &ns.0, &["-c", "msgsvc"]).output().unwrap();
     assert!(out.status.success(), "stale lock not taken over: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(start.elapsed() >= Duration::from_secs(30), "taken over before it was seen unchanged for 30 s");
     // the lease is gone after the run
     let leases = kubectl(&["get", "leases", "-n", &ns.0, "-o", "name"]);
     assert!(!leases.contains("panda-install-lock"), "{leases}");

@@ -17,6 +17,7 @@ mod engines;
 mod envelope;
 mod gitops;
 mod lifecycle;
+mod lock_signals;
 mod moving_in;
 mod publish;
 mod recovery;

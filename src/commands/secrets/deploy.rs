@@ -61,7 +61,7 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
         wait: &wait,
     };
     let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;
-    let interrupt = ctx.interrupt.with_lock(cleared.lock.lost());
+    let interrupt = cleared.lock.interrupt().clone();
     // as every deploy: a foreign release of that name is refused (or adopted), an identical
     // file on a matching cluster is left `unchanged` (no new revision in helm's records)
     let how = Apply {
@@ -73,7 +73,7 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
         upgrade: None,
     };
     let code = apply::run(&p, &helm, &cleared, &interrupt, &how).await;
-    cleared.lock.release().await;
+    let code = cleared.lock.release(code).await;
     let code = code?;
     output::note(
         "components mount their Secrets as volumes and see file changes within a minute; values read as \
