@@ -1,9 +1,11 @@
 """Current versions (issue 20): iDDS' transceiver agent (prompt processing) runs exactly when
 daemon.promptProcessing is on, as its own supervisord program in the daemon's launcher, and the daemon
-StatefulSet announces its agents to panda-install's compatibility table."""
+StatefulSet announces its agents to panda-install's compatibility table; every chart's appVersion
+names the version it deploys."""
 import subprocess
 
 import render
+import yaml
 from render import Failure, check
 
 DAEMON = "test-idds-daemon"
@@ -46,3 +48,35 @@ def the_idds_transceiver_runs_exactly_with_prompt_processing(helm4, helm3):
     proc = render.template(helm4, "idds", "dev", check=False, extra=["--set", "daemon.promptProcessing=yes"])
     if not isinstance(proc, subprocess.CompletedProcess) or "promptProcessing" not in proc.stderr:
         raise Failure("a non-boolean promptProcessing was not refused by the schema")
+
+
+# The sub-chart whose version an umbrella chart's appVersion names.
+MAIN_SUBCHART = {"bigmon": "main", "harvester": "harvester", "iam": "main", "idds": "daemon",
+                 "msgsvc": "activemq", "panda": "server", "ui": "backend"}
+# appVersion names the software, not the image tag: panda-activemq 0.0.4 carries ActiveMQ 5.17.1.
+SOFTWARE_VERSION = {"msgsvc/activemq": "5.17.1"}
+
+
+def chart_yaml(path):
+    return yaml.safe_load((render.ROOT / path / "Chart.yaml").read_text())
+
+
+@check
+def every_charts_app_version_names_the_version_it_deploys(helm4, helm3):
+    wrong = []
+    for umbrella, main in MAIN_SUBCHART.items():
+        for sub in sorted((render.ROOT / "helm" / umbrella / "charts").iterdir()):
+            if not (sub / "values.yaml").is_file():
+                continue
+            key = f"{umbrella}/{sub.name}"
+            tag = str((yaml.safe_load((sub / "values.yaml").read_text()).get("image") or {}).get("tag", ""))
+            app = str(chart_yaml(f"helm/{umbrella}/charts/{sub.name}").get("appVersion", ""))
+            want = SOFTWARE_VERSION.get(key, tag)
+            if tag and app != want:
+                wrong.append(f"helm/{umbrella}/charts/{sub.name}: appVersion {app!r}, deploys {want!r}")
+        top = str(chart_yaml(f"helm/{umbrella}").get("appVersion", ""))
+        sub = str(chart_yaml(f"helm/{umbrella}/charts/{main}").get("appVersion", ""))
+        if top != sub:
+            wrong.append(f"helm/{umbrella}: appVersion {top!r}, its {main} deploys {sub!r}")
+    if wrong:
+        raise Failure("; ".join(wrong))
