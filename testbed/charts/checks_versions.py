@@ -32,8 +32,14 @@ def the_idds_transceiver_runs_exactly_with_prompt_processing(helm4, helm3):
             raise Failure(f"{experiment}: prompt processing is on, but no upstream experiment runs the transceiver")
         if "transceiver" in notes.get("panda-install/idds-agents", "transceiver") or "clerk" not in notes["panda-install/idds-agents"]:
             raise Failure(f"{experiment}: agents annotation {notes.get('panda-install/idds-agents')!r}")
+    prompt = ["--set", "daemon.promptProcessing=true"]
+    brokers = ["--set-json", 'daemon.config.iddsConfigMap={"/opt/idds/config/idds/idds.cfg": {"prompt": '
+               '{"worker_subscriber_broker": "{}", "worker_publisher_broker": "{}"}}}']
+    proc = render.template(helm4, "idds", "dev", check=False, extra=prompt)
+    if not isinstance(proc, subprocess.CompletedProcess) or "worker_subscriber_broker" not in proc.stderr:
+        raise Failure("prompt processing without the transceiver's brokers was not refused")
     for helm in (helm4, helm3):
-        doc = daemon(render.template(helm, "idds", "dev", extra=["--set", "daemon.promptProcessing=true"]))
+        doc = daemon(render.template(helm, "idds", "dev", extra=prompt + brokers))
         script = startup(doc)
         notes = doc["metadata"]["annotations"]
         if not notes["panda-install/idds-agents"].endswith(",transceiver") or notes["panda-install/idds-prompt-processing"] != "true":

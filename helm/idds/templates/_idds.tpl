@@ -139,6 +139,10 @@ until (exec 3<>"/dev/tcp/${rest_host}/8443") 2>/dev/null; do
 done
 {{- end }}
 {{- if and (eq .role "daemon") $ctx.Values.promptProcessing }}
+{{- $prompt := dig "/opt/idds/config/idds/idds.cfg" "prompt" dict ($ctx.Values.config.iddsConfigMap | default dict) }}
+{{- if not (and (get $prompt "worker_subscriber_broker") (get $prompt "worker_publisher_broker")) }}
+{{- fail "daemon.promptProcessing needs the transceiver's brokers: set worker_subscriber_broker and worker_publisher_broker under daemon.config.iddsConfigMap.\"/opt/idds/config/idds/idds.cfg\".prompt (the image's idds.cfg points them at localhost:61612)" }}
+{{- end }}
 # Prompt processing: the transceiver agent as its own program (the image ships no program file for it).
 cat > /tmp/supervisord_idds_transceiver.ini <<'PROGRAM'
 [program:idds-transceiver]
