@@ -207,8 +207,16 @@ pub(crate) fn broken(v: &Versions) -> Vec<Broken> {
         }
     }
     if let (Some(idds), Some((agents, prompt))) = (v.idds, &v.idds_agents) {
-        for a in IDDS_AGENTS.iter().filter(|a| idds.release() >= a.since && *prompt) {
-            if !agents.iter().any(|x| x == a.agent) {
+        for a in IDDS_AGENTS.iter().filter(|_| *prompt) {
+            if idds.release() < a.since {
+                out.push(Broken {
+                    software: Software::Idds,
+                    reason: format!(
+                        "iDDS {idds} has no {} agent, which {} needs: it came with iDDS {}",
+                        a.agent, a.feature, a.since
+                    ),
+                });
+            } else if !agents.iter().any(|x| x == a.agent) {
                 out.push(Broken {
                     software: Software::Idds,
                     reason: format!(
@@ -283,6 +291,14 @@ mod tests {
         };
         let b = broken(&versions);
         assert_eq!(b.iter().map(|b| b.software).collect::<Vec<_>>(), [Software::Harvester, Software::Idds]);
+        versions.harvester_config = Some(vec!["job_statistics_new.json||panda_server:get_job_stats_new, \
+             job_statistics.json||panda_server:get_job_stats"
+            .into()]);
+        versions.idds_agents = Some((vec!["clerk".into(), "transceiver".into()], true));
+        assert!(broken(&versions).is_empty(), "the entry and the agent are there");
+        versions.idds = Some(v("2.6.13"));
+        let b = broken(&versions);
+        assert!(b.len() == 1 && b[0].reason.contains("no transceiver agent"), "{b:?}");
         versions.harvester = Some(v("v0.6.5"));
         versions.idds_agents = Some((vec!["clerk".into()], false));
         assert!(

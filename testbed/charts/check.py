@@ -23,6 +23,7 @@ def main(argv):
     import checks_ui  # noqa: F401
     import checks_backup  # noqa: F401
     import checks_images  # noqa: F401
+    import checks_versions  # noqa: F401
     import checks_security  # noqa: F401
     import checks_render  # noqa: F401
     import checks_movein  # noqa: F401

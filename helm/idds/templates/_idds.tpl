@@ -138,6 +138,33 @@ until (exec 3<>"/dev/tcp/${rest_host}/8443") 2>/dev/null; do
   sleep 5
 done
 {{- end }}
+{{- if and (eq .role "daemon") $ctx.Values.promptProcessing }}
+{{- $prompt := dig "/opt/idds/config/idds/idds.cfg" "prompt" dict ($ctx.Values.config.iddsConfigMap | default dict) }}
+{{- if not (and (get $prompt "worker_subscriber_broker") (get $prompt "worker_publisher_broker")) }}
+{{- fail "daemon.promptProcessing needs the transceiver's brokers: set worker_subscriber_broker and worker_publisher_broker under daemon.config.iddsConfigMap.\"/opt/idds/config/idds/idds.cfg\".prompt (the image's idds.cfg points them at localhost:61612)" }}
+{{- end }}
+# Prompt processing: the transceiver agent as its own program (the image ships no program file for it).
+cat > /tmp/supervisord_idds_transceiver.ini <<'PROGRAM'
+[program:idds-transceiver]
+environment =
+    RUCIO_HOME="/opt/idds/",
+    RUCIO_ACCOUNT="pilot",
+    RUCIO_AUTH_TYPE="x509_proxy",
+    PANDA_USE_NATIVE_HTTPLIB="true",
+    X509_USER_PROXY="/opt/idds/config/x509up",
+    IDDS_CONFIG="/opt/idds/etc/idds/idds.cfg",
+    IDDS_AGENTS="transceiver"
+command=bash -c "trap 'kill -TERM $PID; wait $PID' TERM && source /etc/profile.d/conda.sh && conda activate /opt/idds && /opt/idds/bin/run-idds && PID=$! && wait $PID"
+childlogdir=/var/log/idds
+stdout_logfile=/var/log/idds/%(program_name)s-stdout.log
+stderr_logfile=/var/log/idds/%(program_name)s-stderr.log
+redirect_stderr=false
+autorestart=true
+stopsignal=TERM
+stopasgroup=true
+exitcodes=1
+PROGRAM
+{{- end }}
 cat > /tmp/idds-{{ .role }}-launch.sh <<'LAUNCH'
 #!/bin/bash
 # supervisord with the {{ .role }} programs only; the socket path is the one of
@@ -159,6 +186,9 @@ conf=/tmp/supervisord-{{ .role }}.conf
   printf "files ="
   {{- range $ctx.Values.supervisordPrograms }}
   printf " %s" /opt/idds/config/idds/supervisord_{{ . }}.ini
+  {{- end }}
+  {{- if and (eq .role "daemon") $ctx.Values.promptProcessing }}
+  printf " %s" /tmp/supervisord_idds_transceiver.ini
   {{- end }}
   echo
 } > "$conf"
@@ -231,4 +261,19 @@ Argument: the sub-chart context.
   readOnly: true
 - name: tmp
   mountPath: /tmp
+{{- end -}}
+
+
+{{/*
+idds.agents: the iDDS agents the daemon's programs run, comma-separated (idds_<agent> programs, plus
+the transceiver with promptProcessing); panda-install's compatibility table reads it from the
+StatefulSet's annotation panda-install/idds-agents. Argument: the daemon sub-chart context.
+*/}}
+{{- define "idds.agents" -}}
+{{- $agents := list -}}
+{{- range .Values.supervisordPrograms }}
+{{- if hasPrefix "idds_" . }}{{ $agents = append $agents (trimPrefix "idds_" .) }}{{ end }}
+{{- end }}
+{{- if .Values.promptProcessing }}{{ $agents = append $agents "transceiver" }}{{ end }}
+{{- join "," $agents -}}
 {{- end -}}

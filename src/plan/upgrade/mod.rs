@@ -87,7 +87,8 @@ pub(crate) fn plan(deployed: &Versions, planned: &Versions, claim: &str) -> Upgr
 }
 
 /// The versions a set of manifest objects deploys: the image tags of the workloads' containers
-/// (panda-server/JEDI, panda-database, Harvester, iDDS) and Harvester's configuration files.
+/// (panda-server/JEDI, panda-database, Harvester, iDDS), Harvester's configuration files and the
+/// iDDS agents the daemon runs (its StatefulSet's panda-install/idds-agents annotation).
 pub(crate) fn versions_of<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Versions {
     let mut v = Versions::default();
     let mut harvester_config = Vec::new();
@@ -115,6 +116,12 @@ pub(crate) fn versions_of<'a>(objects: impl IntoIterator<Item = &'a Value>) -> V
         }
         if !matches!(kind, "StatefulSet" | "Deployment") {
             continue;
+        }
+        let annotations = &o["metadata"]["annotations"];
+        if let Some(agents) = annotations["panda-install/idds-agents"].as_str() {
+            let prompt = annotations["panda-install/idds-prompt-processing"].as_str() == Some("true");
+            let agents = agents.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect();
+            v.idds_agents = Some((agents, prompt));
         }
         let Some(containers) = o["spec"]["template"]["spec"]["containers"].as_array() else { continue };
         for c in containers {
@@ -338,6 +345,8 @@ mod tests {
              kind: StatefulSet\nmetadata: {name: test-panda-jedi}\nspec: {template: {spec: {containers: [{image: 'ghcr.io/pandawms/panda-server:1.0.2'}]}}}\n---\n\
              kind: StatefulSet\nmetadata: {name: test-panda-postgres}\nspec: {template: {spec: {containers: [{image: 'ghcr.io/pandawms/panda-database:0.1.5-2'}]}}}\n---\n\
              kind: StatefulSet\nmetadata: {name: test-harvester-harvester}\nspec: {template: {spec: {containers: [{image: 'ghcr.io/hsf/harvester:v0.7.5'}]}}}\n---\n\
+             kind: StatefulSet\nmetadata: {name: test-idds-daemon, annotations: {panda-install/idds-agents: 'clerk,transceiver', panda-install/idds-prompt-processing: 'true'}}\n\
+             spec: {template: {spec: {containers: [{image: 'ghcr.io/hsf/idds:2.6.13'}]}}}\n---\n\
              kind: ConfigMap\nmetadata: {name: test-harvester-harvester-config}\ndata: {panda_harvester_configmap.json: 'job_statistics.json||x'}\n",
             "test",
         )
@@ -345,11 +354,13 @@ mod tests {
         let got = versions_of(&docs);
         assert_eq!((got.panda_server, got.jedi, got.panda_database), (v("1.0.4"), v("1.0.2"), v("0.1.5-2")));
         assert_eq!(got.harvester, v("v0.7.5"));
-        // JEDI 1.0.2 with server 1.0.4: the newer decides; Harvester's config lacks the cacher entry
+        assert_eq!(got.idds_agents, Some((vec!["clerk".to_string(), "transceiver".to_string()], true)));
+        // JEDI 1.0.2 with server 1.0.4: the newer decides; Harvester's config lacks the cacher entry;
+        // prompt processing on an iDDS that has no transceiver yet
         let broken = compat::broken(&got);
         assert_eq!(
             broken.iter().map(|b| b.software).collect::<Vec<_>>(),
-            [Software::PandaServer, Software::Harvester]
+            [Software::PandaServer, Software::Harvester, Software::Idds]
         );
     }
 
