@@ -15,7 +15,8 @@ app.kubernetes.io/component, without a namespaceSelector: only pods of the same 
 same instance match, so two instances (two affixes) in one namespace cannot reach each other.
 
 Experiment-wide values (global.networkPolicy, values/<experiment>/experiment.yaml); a key left out
-takes the default of panda-lib.networkPolicy.defaults:
+takes the default of panda-lib.networkPolicy.defaults (a key of dns or apiServer left out too:
+dns.to alone keeps the 53 UDP/TCP ports):
   enabled: true
   dns: {to: [peers], ports: [ports]}                       kube-dns in kube-system, 53 UDP/TCP
   controllers: {ingress: [peers], route: [peers], gateway: [peers]}
@@ -151,14 +152,15 @@ ingress: {}
 
 {{/*
 panda-lib.networkPolicy.settings: global.networkPolicy over the defaults, as JSON. Top-level keys
-replace the default; controllers, databases, egress and ingress are merged one level deeper (set
-databases.panda alone and the others keep their defaults). Argument: the root context.
+replace the default; dns, apiServer, controllers, databases, egress and ingress are merged one level
+deeper (set dns.to alone and the default ports stay; set databases.panda alone and the others keep
+their defaults). Argument: the root context.
 */}}
 {{- define "panda-lib.networkPolicy.settings" -}}
 {{- $out := include "panda-lib.networkPolicy.defaults" . | fromYaml -}}
 {{- $user := ((.Values.global | default dict).networkPolicy | default dict) -}}
 {{- range $key, $value := $user -}}
-{{- if and (has $key (list "controllers" "databases" "egress" "ingress")) (kindIs "map" $value) -}}
+{{- if and (has $key (list "dns" "apiServer" "controllers" "databases" "egress" "ingress")) (kindIs "map" $value) -}}
 {{- $merged := deepCopy (get $out $key | default dict) -}}
 {{- range $k, $v := $value }}{{ $_ := set $merged $k $v }}{{ end -}}
 {{- $_ := set $out $key $merged -}}
