@@ -249,7 +249,8 @@ impl Lock {
         match bounded(self.api.delete(LEASE_NAME, &guard)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
-                tracing::warn!("could not delete the lock {LEASE_NAME} (it expires by itself): {e}")
+                let why = super::sentence(&format!("delete the lock {LEASE_NAME}"), &e);
+                tracing::warn!("{why} (it expires by itself)")
             }
             Err(why) => {
                 tracing::warn!("could not delete the lock {LEASE_NAME} (it expires by itself): {why}")
@@ -291,7 +292,9 @@ fn give_up_at(written_at: Instant) -> Instant {
 }
 
 async fn renew_once(r: &Renewal) -> Result<(), String> {
-    let mut current = bounded(r.api.get(LEASE_NAME)).await?.map_err(|e| e.to_string())?;
+    let mut current = bounded(r.api.get(LEASE_NAME))
+        .await?
+        .map_err(|e| super::sentence(&format!("read the lock {LEASE_NAME}"), &e))?;
     let spec = current.spec.as_mut().ok_or("the lease has no spec")?;
     if spec.holder_identity.as_deref() != Some(&r.holder) {
         return Err(format!("taken over by {:?}", spec.holder_identity));
@@ -299,7 +302,7 @@ async fn renew_once(r: &Renewal) -> Result<(), String> {
     spec.renew_time = Some(MicroTime(Timestamp::now()));
     let renewed = bounded(r.api.replace(LEASE_NAME, &PostParams::default(), &current))
         .await?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| super::sentence(&format!("renew the lock {LEASE_NAME}"), &e))?;
     *r.version.lock().unwrap_or_else(|p| p.into_inner()) = renewed.metadata.resource_version;
     Ok(())
 }
