@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -112,7 +113,7 @@ def post_event(settings, check, ok, message):
         "reason": reason,
         "message": message[:1024],
         "type": "Normal" if ok else "Warning",
-        "source": {"component": COMPONENT, "host": os.uname().nodename},
+        "source": {"component": COMPONENT},
         "reportingComponent": COMPONENT,
         "reportingInstance": pod,
         "firstTimestamp": now,
@@ -123,8 +124,15 @@ def post_event(settings, check, ok, message):
         f"{base}/api/v1/namespaces/{namespace}/events", data=json.dumps(body).encode(), method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     context = ssl.create_default_context(cafile=os.path.join(sa_dir, "ca.crt"))
-    with urllib.request.urlopen(request, context=context, timeout=10) as response:
-        response.read()
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:  # the API server's Status says why (e.g. forbidden: no Role)
+        try:
+            detail = json.loads(exc.read()).get("message", "")
+        except ValueError:
+            detail = ""
+        raise RuntimeError(f"HTTP {exc.code} from the API server: {detail or exc.reason}") from None
     return reason
 
 
