@@ -184,7 +184,7 @@ def assert_episode(bed, events, mails, ok):
     for m in mails:
         check(m["to"] == ["ops@example.org"] and m["msg"]["From"] == "harvester@example.org", f"mail {m['to']} {m['msg']['From']}")
         check(("RECOVERED" if ok else "FAILING") in m["msg"]["Subject"], f"mail subject {m['msg']['Subject']}")
-    check(bed.markers() == ([] if ok else sorted(f".health-{c}.failing" for c in CHECKS)), f"markers {bed.markers()}")
+    check(bed.markers() == ([] if ok else sorted(f".health-monitor.{POD['POD_NAME']}.{c}.failing" for c in CHECKS)), f"markers {bed.markers()}")
 
 
 @test("harvester-health-monitor")

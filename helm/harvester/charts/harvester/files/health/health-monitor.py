@@ -9,8 +9,9 @@ checks, every intervalSeconds:
                   claim) is below diskUsagePercent
 A check whose result changes writes one log line (stdout). A check that starts failing creates a
 Warning Event on this pod, sends one mail (mail.to, when mail.smtpHost is set) and leaves a marker
-file <stateDir>/.health-<check>.failing; when it passes again: a Normal Event, a RECOVERED mail, the
-marker removed. The markers keep "one mail per episode" across restarts of the container.
+file <stateDir>/.health-monitor.<pod>.<check>.failing; when it passes again: a Normal Event, a
+RECOVERED mail, the marker removed. The markers keep "one mail per episode" across restarts of the
+container (named by pod: replicas may share the logs volume).
 
 usage: health-monitor.py SETTINGS.json [--once | --rounds N]
 """
@@ -154,11 +155,11 @@ def send_mail(settings, subject, text):
 
 def report(settings, check, ok, message):
     """A changed result: the Event, the mail (failing: once per episode) and the marker file."""
-    marker = os.path.join(settings["stateDir"], f".health-{check}.failing")
+    pod = os.environ.get("POD_NAME", os.uname().nodename)
+    marker = os.path.join(settings["stateDir"], f".health-monitor.{pod}.{check}.failing")
     failing_before = os.path.exists(marker)
     if ok != failing_before:
         return  # no new episode (a restart in the middle of one, or never failed)
-    pod = os.environ.get("POD_NAME", os.uname().nodename)
     state = "RECOVERED" if ok else "FAILING"
     try:
         reason = post_event(settings, check, ok, message)
