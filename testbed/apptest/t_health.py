@@ -126,6 +126,7 @@ class Bed:
         self.mode = os.path.join(self.work, "condor_q.mode")
         with open(os.path.join(self.work, "bin", "condor_q"), "w") as f:
             f.write(f'#!/bin/sh\ncase "$(cat {self.mode})" in\n  hang) exec sleep 30 ;;\n'
+                    '  refused) echo "Failed to fetch ads from: <127.0.0.1:9618>" >&2; exit 1 ;;\n'
                     '  *) echo "-- Schedd: test : <127.0.0.1:9618> 0 jobs"; exit 0 ;;\nesac\n')
         os.chmod(os.path.join(self.work, "bin", "condor_q"), 0o755)
         self.schedd = None
@@ -147,11 +148,13 @@ class Bed:
             f.write("ok" if ok else "hang")
         self.settings["diskUsagePercent"] = 100 if ok else 1
 
-    def run(self, *args):
+    def run(self, *args, pod=None):
         path = os.path.join(self.work, "settings.json")
         with open(path, "w") as f:
             json.dump(self.settings, f)
         env = dict(os.environ, PATH=os.path.join(self.work, "bin") + os.pathsep + os.environ["PATH"], **POD)
+        if pod:
+            env["POD_NAME"] = pod
         proc = subprocess.run([sys.executable, self.script, path, *args], env=env, capture_output=True, text=True, timeout=60)
         check(proc.returncode == 0, f"the monitor exited {proc.returncode}: {proc.stderr[-2000:]}")
         return [line for line in proc.stdout.splitlines() if "health-monitor:" in line]
@@ -214,6 +217,16 @@ def harvester_health_monitor(ctx):
         lines = bed.run("--once")
         check(len(lines_of(lines, "ok")) == 3, f"recovered: lines {lines}")
         assert_episode(bed, Events.posted[3:], Smtp.mails[3:], ok=True)
+        # condor_q answering with an error counts as failing; a second replica sharing the logs
+        # volume has episodes of its own (its markers carry its name).
+        with open(bed.mode, "w") as f:
+            f.write("refused")
+        for pod in ("test-harvester-0", "test-harvester-1"):
+            lines = bed.run("--once", pod=pod)
+            check(any("condor-q: FAILING: condor_q exited 1: Failed to fetch ads" in line for line in lines), f"{pod}: {lines}")
+        reported = [(e["body"]["involvedObject"]["name"], e["body"]["reason"]) for e in Events.posted[6:]]
+        check(reported == [("test-harvester-0", "CondorQUnresponsive"), ("test-harvester-1", "CondorQUnresponsive")],
+              f"one Event per replica: {reported}")
     finally:
         bed.close()
     return f"{len(Events.posted)} Events, {len(Smtp.mails)} mails"
