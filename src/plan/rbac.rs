@@ -51,6 +51,8 @@ const OWN: &[Rule] = &[
     Rule { group: "apps", resources: &["replicasets"], verbs: &["get", "list", "watch", "delete"] },
     // adoption: a workload of a planned name may be of any workload kind
     Rule { group: "apps", resources: &["daemonsets"], verbs: READ },
+    // the Role of Harvester's health monitor grants events create; RBAC lets only a holder grant it
+    Rule { group: "", resources: &["events"], verbs: &["create"] },
 ];
 
 /// Cluster-scoped reads of the prerequisite checks (optional).
@@ -164,6 +166,9 @@ mod tests {
         }
         assert!(deployer_grants("update").contains(&"coordination.k8s.io/leases".to_string()));
         assert!(deployer_grants("get").contains(&"apps/daemonsets".to_string()));
+        // what the charts' own Roles grant (helm/harvester: health monitor; helm/panda: node recovery)
+        assert!(deployer_grants("create").contains(&"/events".to_string()));
+        assert!(deployer_grants("delete").contains(&"/pods".to_string()));
         let viewer = &objs[1];
         for rule in viewer["rules"].as_array().unwrap() {
             for verb in rule["verbs"].as_array().unwrap() {

@@ -24,7 +24,7 @@ def main(argv):
     args = parser.parse_args(argv)
     if os.getuid() == 0:
         pwd.getpwnam(args.user)  # fails early with KeyError when the user is missing
-    import t_activemq, t_databases, t_panda, t_idds, t_harvester, t_bigmon, t_contracts, t_migrate, t_upgrade  # noqa: F401,E401
+    import t_activemq, t_databases, t_panda, t_idds, t_harvester, t_health, t_bigmon, t_contracts, t_migrate, t_upgrade  # noqa: F401,E401
     # TERM/INT unwind through the finally below, which stops every server this run started
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))

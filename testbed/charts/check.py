@@ -29,6 +29,7 @@ def main(argv):
     import checks_movein  # noqa: F401
     import checks_secrets  # noqa: F401
     import checks_netpol_settings  # noqa: F401
+    import checks_health  # noqa: F401
     try:
         helm4, helm3 = render.helm_binaries()
         render.dependency_build(helm4)

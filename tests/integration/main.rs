@@ -16,6 +16,7 @@ mod e2e;
 mod engines;
 mod envelope;
 mod gitops;
+mod health;
 mod lifecycle;
 mod lock_signals;
 mod moving_in;

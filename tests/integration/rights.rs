@@ -4,7 +4,9 @@
 //! holding only the read-only Role gets a true `status` whose lines are sentences, not debug dumps.
 
 use crate::charts::prepare_charts;
-use crate::support::{deploy, helm4, kubectl, kubectl_apply, panda_install, testbed, Namespace};
+use crate::support::{
+    bed_api_server, deploy, helm4, kubectl, kubectl_apply, panda_install, testbed, Namespace,
+};
 use std::path::{Path, PathBuf};
 
 fn text(out: &std::process::Output) -> String {
@@ -35,20 +37,14 @@ fn account(dir: &Path, sa_ns: &str, account: &str, ns: &str, role: &str) -> Path
         &format!("{sa_ns}:{account}"),
     ]);
     let token = kubectl(&["create", "token", account, "-n", sa_ns, "--duration", "1h"]);
-    let raw: serde_json::Value =
-        serde_json::from_str(&kubectl(&["config", "view", "--raw", "--minify", "-o", "json"])).unwrap();
-    let cluster = &raw["clusters"][0]["cluster"];
-    let ca = match cluster["certificate-authority-data"].as_str() {
-        Some(data) => data.to_string(),
-        None => {
-            use base64::Engine;
-            let file = cluster["certificate-authority"].as_str().expect("the bed's kubeconfig names its CA");
-            base64::engine::general_purpose::STANDARD.encode(std::fs::read(file).unwrap())
-        }
+    let (server, ca) = bed_api_server();
+    let ca = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(ca)
     };
     let config = serde_json::json!({
         "apiVersion": "v1", "kind": "Config", "current-context": "sa",
-        "clusters": [{"name": "bed", "cluster": {"server": cluster["server"], "certificate-authority-data": ca}}],
+        "clusters": [{"name": "bed", "cluster": {"server": server, "certificate-authority-data": ca}}],
         "users": [{"name": account, "user": {"token": token.trim()}}],
         "contexts": [{"name": "sa", "context": {"cluster": "bed", "user": account, "namespace": ns}}],
     });

@@ -153,6 +153,24 @@ pub fn kubectl(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The test bed's API server: its URL and its CA certificate (PEM), from the kubeconfig.
+pub fn bed_api_server() -> (String, Vec<u8>) {
+    let raw: Value =
+        serde_json::from_str(&kubectl(&["config", "view", "--raw", "--minify", "-o", "json"])).unwrap();
+    let cluster = &raw["clusters"][0]["cluster"];
+    let ca = match cluster["certificate-authority-data"].as_str() {
+        Some(data) => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(data).unwrap()
+        }
+        None => {
+            let file = cluster["certificate-authority"].as_str().expect("the bed's kubeconfig names its CA");
+            std::fs::read(file).unwrap()
+        }
+    };
+    (cluster["server"].as_str().expect("the bed's kubeconfig names its server").to_string(), ca)
+}
+
 /// A namespace name unique to this test run.
 pub fn unique_namespace(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();

@@ -36,7 +36,8 @@ panda-lib.networkPolicy.graph: the wiring, as YAML.
     ports:   its Service ports, <name>: [service port, pod port] (docs/contract.md)
     exposed: the Service port its Ingress/Route/Gateway route targets (exposure.yaml)
     values:  the key of its values in the component chart (exposure mode, ingress, route, gateway)
-    apiServer: true for pods that talk to the Kubernetes API
+    apiServer: true for pods that talk to the Kubernetes API, or the value paths (as in "when")
+             that must all be true for them to (the Harvester health monitor's Events)
   edges: from -> to on named ports of "to": what the Secrets of "from" point at (secrets/templates/_helpers.tpl)
   databases: the consumers of each database, for an external one (global.networkPolicy.databases)
 */}}
@@ -52,7 +53,7 @@ workloads:
   panda/postgres: {when: [postgres.enabled], ports: {postgres: [5432, 5432]}}
   panda/postgres-backup: {when: [postgres.enabled, postgres.backup.enabled]}
   panda/node-recovery: {when: [nodeRecovery.enabled], apiServer: true}
-  harvester/harvester: {when: [harvester.enabled], ports: {http: [80, 8080], https: [443, 8443]}, exposed: http, values: harvester}
+  harvester/harvester: {when: [harvester.enabled], ports: {http: [80, 8080], https: [443, 8443]}, exposed: http, values: harvester, apiServer: [harvester.healthMonitor.enabled]}
   harvester/mariadb: {when: [mariadb.enabled], ports: {mariadb: [3306, 3306]}}
   harvester/mariadb-backup: {when: [mariadb.enabled, mariadb.backup.enabled]}
   harvester/migrate-data: {when: [mariadb.enabled]}
@@ -224,6 +225,20 @@ Argument: dict "graph" <graph> "selectors" <list> "key" <workload> "what" <value
 {{- end -}}
 
 {{/*
+panda-lib.networkPolicy.when: "true" when every dotted value path of .paths (a "when" list of the
+graph) is true in the component chart's values, else "". Argument: dict "ctx" <root> "paths" <list>.
+*/}}
+{{- define "panda-lib.networkPolicy.when" -}}
+{{- $on := true -}}
+{{- range $path := .paths -}}
+{{- $cur := $.ctx.Values -}}
+{{- range $seg := splitList "." $path }}{{ if kindIs "map" $cur }}{{ $cur = index $cur $seg }}{{ else }}{{ $cur = false }}{{ end }}{{ end -}}
+{{- if not $cur }}{{ $on = false }}{{ end -}}
+{{- end -}}
+{{- if $on }}true{{ end -}}
+{{- end -}}
+
+{{/*
 panda-lib.networkPolicy.rule: one ingress or egress rule, as JSON (or "" for nothing to allow:
 an empty peer list would mean "everyone" and is never rendered).
 Argument: dict "direction" "from"|"to" "peers" <list> "ports" <list>.
@@ -271,12 +286,7 @@ spec:
 {{- $w := get $graph.workloads $key }}
 {{- $parts := splitList "/" $key }}
 {{- if eq (first $parts) $component }}
-{{- $on := true }}
-{{- range $path := $w.when }}
-{{- $cur := $ctx.Values }}
-{{- range $seg := splitList "." $path }}{{ if kindIs "map" $cur }}{{ $cur = index $cur $seg }}{{ else }}{{ $cur = false }}{{ end }}{{ end }}
-{{- if not $cur }}{{ $on = false }}{{ end }}
-{{- end }}
+{{- $on := include "panda-lib.networkPolicy.when" (dict "ctx" $ctx "paths" $w.when) }}
 {{- if $on }}
 {{- $ingress := list }}
 {{- $egress := list }}
@@ -311,7 +321,7 @@ spec:
 {{- with include "panda-lib.networkPolicy.rule" (dict "direction" "to" "peers" $np.dns.to "ports" $np.dns.ports) }}
 {{- $egress = append $egress (fromJson .) }}
 {{- end }}
-{{- if $w.apiServer }}
+{{- if or (eq (toString $w.apiServer) "true") (and (kindIs "slice" $w.apiServer) (include "panda-lib.networkPolicy.when" (dict "ctx" $ctx "paths" $w.apiServer))) }}
 {{- with include "panda-lib.networkPolicy.rule" (dict "direction" "to" "peers" $np.apiServer.to "ports" $np.apiServer.ports) }}
 {{- $egress = append $egress (fromJson .) }}
 {{- end }}

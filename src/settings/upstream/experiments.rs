@@ -176,6 +176,7 @@ pub(crate) fn map(name: &str, inputs: &[Input], install: &Install) -> Mapped {
             }
         }
         reused_stores(&mut ctx, input.values);
+        health_monitor(&mut ctx, input.values);
         for path in leaf_paths(input.values) {
             let done = ctx.used.iter().any(|u| path == *u || path.starts_with(&format!("{u}.")));
             if !done {
@@ -216,6 +217,23 @@ fn reused_stores(ctx: &mut Ctx, values: &Value) {
             &format!("upstream's default claim {claim} holds data our workload reads as it is: reused"),
         );
     }
+}
+
+/// Upstream's Harvester ran its health monitor in every experiment (the chart's common
+/// `run-harvester-crons`, not a value): ours is on wherever the experiment deploys Harvester.
+fn health_monitor(ctx: &mut Ctx, values: &Value) {
+    if ctx.chart != "harvester" || !deploys("harvester", "harvester", values) {
+        return;
+    }
+    let to = "harvester.healthMonitor.enabled";
+    set(&mut ctx.out, to, json!(true));
+    let target = format!("{}: {to}", ctx.file);
+    ctx.notes.add(
+        "(harvester health monitor)",
+        Outcome::Derived,
+        &target,
+        "upstream's run-harvester-crons ran health_monitor.py every 600 s in every experiment; set healthMonitor.mail to be mailed",
+    );
 }
 
 fn node_recovery(ctx: &mut Ctx, v: &Value) {
@@ -799,6 +817,11 @@ mariadb:
         assert_eq!(get(&h, "harvester.podAntiAffinity.components"), Some(&json!(["daemon", "rest"])));
         assert_eq!(get(&h, "harvester.image"), None, "latest is not carried");
         assert_eq!(
+            get(&h, "harvester.healthMonitor.enabled"),
+            Some(&json!(true)),
+            "upstream ran it everywhere"
+        );
+        assert_eq!(
             get(&h, "mariadb.data"),
             Some(&json!({"type": "claimTemplate", "storageClass": "ceph", "size": "9Gi"}))
         );
@@ -806,6 +829,21 @@ mariadb:
             .notes
             .iter()
             .any(|n| n.key == "mariadb.podSecurityContext" && n.outcome == Outcome::NotMapped));
+    }
+
+    #[test]
+    fn the_health_monitor_follows_harvester() {
+        let off =
+            mapped("harvester", Component::Harvester, "harvester:\n  enabled: false\n", &Install::ArgoCd);
+        let h = Value::Object(off.components[&Component::Harvester].clone());
+        assert_eq!(get(&h, "harvester.healthMonitor"), None);
+        let on = mapped("harvester", Component::Harvester, "mariadb:\n  enabled: true\n", &Install::ArgoCd);
+        let h = Value::Object(on.components[&Component::Harvester].clone());
+        assert_eq!(get(&h, "harvester.healthMonitor.enabled"), Some(&json!(true)));
+        assert!(on
+            .notes
+            .iter()
+            .any(|n| n.key == "(harvester health monitor)" && n.outcome == Outcome::Derived));
     }
 
     #[test]

@@ -38,6 +38,15 @@ for f in init-harvester run-harvester-crons setup-harvester condor_config.local;
   fi
 done
 /opt/harvester/etc/rc.d/init.d/run-harvester-services
+{{- if .Values.healthMonitor.enabled }}
+# The health monitor (healthMonitor): HTCondor is unpacked and condor_master started by now; its
+# condor.sh puts condor_q on PATH. Log lines go to the container's output (kubectl logs).
+(
+  set +u
+  [ -f /data/condor/condor/condor.sh ] && . /data/condor/condor/condor.sh
+  exec /opt/harvester/bin/python /opt/harvester/health-monitor/health-monitor.py /opt/harvester/health-monitor/settings.json
+) &
+{{- end }}
 trap : TERM INT
 sleep infinity &
 wait
