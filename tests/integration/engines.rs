@@ -820,6 +820,76 @@ fn helm_release_dependencies(generated: &[Value]) -> BTreeMap<String, Vec<String
 /// with the CLI's names, the same objects as `panda-install --template`, status and diff content
 /// with them, an install refusing to take them from Flux, and a changed value file reaching the
 /// cluster.
+/// A site experiment through Flux, from the site directory with the binary alone (`site init
+/// --from doma`, one broker value changed): the values files (doma's, then the site's) ride in the
+/// ConfigMap under keys that name the site relatively, the chart comes from the OCI registry, and
+/// the change is live with doma's own values under it; a regenerated output carries the next change.
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn flux_deploys_a_site_experiment() {
+    let (helm, engines) = (helm4(), engines("flux"));
+    let affix = "fs-";
+    let ns = Namespace::new("flux-site");
+    push_charts(&helm, &engines.charts);
+    deploy_secrets(&helm, affix, &ns.0);
+    let site = tempfile::tempdir().unwrap();
+    let out = panda_install().args(["site", "init", "--from", "doma"]).arg(site.path()).output().unwrap();
+    assert!(out.status.success(), "site init: {}", String::from_utf8_lossy(&out.stderr));
+    let apply = |memory: &str| {
+        let file = site.path().join("experiments/doma/msgsvc.yaml");
+        std::fs::write(&file, format!("activemq:\n  resources:\n    requests:\n      memory: {memory}\n"))
+            .unwrap();
+        let out = panda_install()
+            .current_dir(site.path())
+            .args(["flux", "-e", "doma", "-c", "msgsvc", "-a", affix, "-n", &ns.0, "--oci", &engines.charts])
+            .args(["--plain-http", "--out", "flux"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "flux from the site: {}", String::from_utf8_lossy(&out.stderr));
+        let file = site.path().join(format!("flux/{affix}msgsvc.yaml"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("valuesKey: site_experiments_doma_msgsvc.yaml"), "{text}");
+        kubectl(&["apply", "-f", file.to_str().unwrap()]);
+        let start = Instant::now();
+        loop {
+            // not there until the first install: an empty answer then
+            let live = Command::new("kubectl")
+                .args(["get", &format!("deployment/{affix}msgsvc-activemq"), "-n", &ns.0, "-o"])
+                .arg(
+                    "jsonpath={.spec.template.spec.containers[0].resources.requests.memory}|\
+                     {.spec.template.spec.containers[0].resources.limits.cpu}",
+                )
+                .output()
+                .unwrap();
+            let live = String::from_utf8_lossy(&live.stdout).to_string();
+            let hr = json(&[
+                "get",
+                "helmreleases.helm.toolkit.fluxcd.io",
+                &format!("{affix}msgsvc"),
+                "-n",
+                &ns.0,
+                "-o",
+                "json",
+            ]);
+            if live == format!("{memory}|2") && helm_release_ready(&hr).is_some() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(240),
+                "the site's {memory} (over doma's CPU limit 2) never went live: {live}; {}",
+                hr["status"]["conditions"]
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        println!(
+            "Flux: the site's broker with {memory} live {:.1} s after apply",
+            start.elapsed().as_secs_f64()
+        );
+    };
+    apply("640Mi");
+    apply("704Mi");
+}
+
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn flux_reconciles_the_specified_objects_in_dependency_order() {
