@@ -384,6 +384,35 @@ mod tests {
     }
 
     #[test]
+    fn the_site_repository_comes_from_the_flags_else_the_marker() {
+        let marker = Some(crate::settings::site::Repository {
+            url: "https://m/site.git".into(),
+            revision: "main".into(),
+        });
+        let site = Site { dir: "s".into(), extends: Default::default(), repository: marker };
+        let from_marker = site_ref(&args(), Some(&site)).unwrap().unwrap();
+        assert_eq!(
+            (from_marker.repo_url.as_str(), from_marker.revision.as_str()),
+            ("https://m/site.git", "main")
+        );
+        let flags = ArgocdArgs {
+            site_repo_url: Some("https://f/site.git".into()),
+            site_revision: Some("v2".into()),
+            ..args()
+        };
+        let from_flags = site_ref(&flags, Some(&site)).unwrap().unwrap();
+        assert_eq!(
+            (from_flags.repo_url.as_str(), from_flags.revision.as_str()),
+            ("https://f/site.git", "v2")
+        );
+        let bare = Site { repository: None, ..site };
+        assert_eq!(site_ref(&args(), Some(&bare)).unwrap(), None);
+        let half = ArgocdArgs { site_repo_url: Some("https://f/site.git".into()), ..args() };
+        assert_eq!(site_ref(&half, Some(&bare)).unwrap_err().exit_code(), exit_code::USAGE);
+        assert_eq!(site_ref(&flags, None).unwrap_err().exit_code(), exit_code::USAGE, "no site to name");
+    }
+
+    #[test]
     fn apps_paths_stay_inside_the_repository() {
         assert_eq!(check_repo_path("./argocd/apps//panda").unwrap(), "argocd/apps/panda");
         assert!(check_repo_path("../elsewhere").is_err());
