@@ -614,10 +614,23 @@ fn broker_memory_reaches(instance: &Instance, affix: &str, ns: &str, memory: &st
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn argocd_deploys_a_site_experiment_from_the_site_repository() {
+    site_through_argocd("as-", true);
+}
+
+/// The same with the charts from the tool's Git repository (`path: helm/msgsvc`, doma's values
+/// relative to it) and the site repository named by `repository:` of panda-site.yaml, no flags.
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn argocd_deploys_a_site_experiment_with_git_charts_and_the_markers_repository() {
+    site_through_argocd("ag2-", false);
+}
+
+fn site_through_argocd(affix: &str, oci: bool) {
     let (helm, engines) = (helm4(), engines("argocd"));
-    push_charts(&helm, &engines.charts);
-    let affix = "as-";
-    let ns = Namespace::new("argo-as");
+    if oci {
+        push_charts(&helm, &engines.charts);
+    }
+    let ns = Namespace::new(&format!("argo-{}", &affix[..affix.len() - 1]));
     let instance = Instance::new(affix);
     let tool = GitRepo::new();
     let site = GitRepo::init(tempfile::tempdir().unwrap());
@@ -625,6 +638,19 @@ fn argocd_deploys_a_site_experiment_from_the_site_repository() {
     assert!(out.status.success(), "site init: {}", String::from_utf8_lossy(&out.stderr));
     let memory = |m: &str| format!("activemq:\n  resources:\n    requests:\n      memory: {m}\n");
     site.write("experiments/doma/msgsvc.yaml", &memory("640Mi"));
+    let mut source: Vec<String> = vec![];
+    if oci {
+        source.extend(
+            ["--oci", &engines.charts, "--site-repo-url", &site.url(), "--site-revision", "HEAD"]
+                .map(String::from),
+        );
+    } else {
+        let marker = std::fs::read_to_string(site.path().join("panda-site.yaml")).unwrap();
+        site.write(
+            "panda-site.yaml",
+            &format!("{marker}repository:\n  url: {}\n  revision: HEAD\n", site.url()),
+        );
+    }
     site.commit("the site: doma with a bigger broker");
     deploy_secrets(&helm, affix, &ns.0);
     let common = ["-e", "doma", "-c", "msgsvc", "-a", affix, "-n", &ns.0];
@@ -634,18 +660,15 @@ fn argocd_deploys_a_site_experiment_from_the_site_repository() {
         .args(common)
         .arg("--secrets")
         .arg(root().join(TEST_SECRETS))
-        .args(["--oci", &engines.charts, "--repo-url", &tool.url(), "--target-revision", "HEAD"])
-        .args(["--site-repo-url", &site.url(), "--site-revision", "HEAD", "--out", "apps"])
+        .args(&source)
+        .args(["--repo-url", &tool.url(), "--target-revision", "HEAD", "--out", "apps"])
         .output()
         .unwrap();
     assert!(out.status.success(), "argocd from the site: {}", String::from_utf8_lossy(&out.stderr));
     site.commit("Applications");
     let child = std::fs::read_to_string(site.path().join(format!("apps/{affix}msgsvc.yaml"))).unwrap();
-    assert!(
-        child.contains("$site/experiments/doma/msgsvc.yaml")
-            && child.contains("$values/values/doma/msgsvc.yaml"),
-        "{child}"
-    );
+    let base = if oci { "$values/values/doma/msgsvc.yaml" } else { "../../values/doma/msgsvc.yaml" };
+    assert!(child.contains("$site/experiments/doma/msgsvc.yaml") && child.contains(base), "{child}");
     let start = Instant::now();
     kubectl(&[
         "apply",
@@ -655,7 +678,11 @@ fn argocd_deploys_a_site_experiment_from_the_site_repository() {
         site.path().join(format!("apps/{affix}panda-apps.yaml")).to_str().unwrap(),
     ]);
     wait_for_instance(&instance, 1, Duration::from_secs(300));
-    println!("the site's doma broker Synced and Healthy in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "the site's doma broker ({}) Synced and Healthy in {:.1} s",
+        if oci { "OCI" } else { "Git" },
+        start.elapsed().as_secs_f64()
+    );
     broker_memory_reaches(&instance, affix, &ns.0, "640Mi");
     let limit = kubectl(&[
         "get",
