@@ -516,6 +516,16 @@ pub(crate) struct ArgocdArgs {
     #[arg(long, value_name = "REV")]
     pub(crate) target_revision: Option<String>,
 
+    /// Git repository Argo CD reads the site's files from (`$site/experiments/...`) and, with a
+    /// site, the generated Applications (default: `repository.url` of panda-site.yaml).
+    #[arg(long, value_name = "URL")]
+    pub(crate) site_repo_url: Option<String>,
+
+    /// Branch, tag or commit of --site-repo-url to track (default: `repository.revision` of
+    /// panda-site.yaml).
+    #[arg(long, value_name = "REV")]
+    pub(crate) site_revision: Option<String>,
+
     /// Take the charts from this OCI repository (`oci://ghcr.io/OWNER/REPO`, as `package --push`
     /// publishes them) instead of Git; value files still come from --repo-url.
     #[arg(long, value_name = "oci://REGISTRY/REPO")]

@@ -20,7 +20,7 @@ use crate::settings::component::Component;
 use crate::settings::wait::Wait;
 use crate::settings::yaml;
 use serde_json::{json, Map, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The first line of every file `--out` writes; files that carry it may be replaced or removed.
 pub(crate) const GENERATED_HEADER: &str =
@@ -66,12 +66,15 @@ pub(crate) async fn run(args: &FluxArgs, ctx: &Context) -> Result<i32> {
         instance: inputs.instance.affix.apply("panda-apps"),
         timeout: wait.timeout.clone(),
     };
+    let site = crate::settings::site::Site::find(args.select.site.dir.as_deref())?;
+    let roots = KeyRoots::new(&inputs.catalog.root, site.as_ref().map(|s| s.dir.as_path()));
     let p = component_plan(&inputs, wait, "flux")?;
     let selected: Vec<Component> = p.steps().filter_map(|s| s.release.component).collect();
     let mut files = Vec::new();
     for tier in &p.tiers {
         for step in tier.steps.iter().filter(|s| s.release.component.is_some()) {
-            let docs = objects(step, &target, &inputs.catalog, &selected, &|c| inputs.instance.release(c))?;
+            let docs =
+                objects(step, &target, &inputs.catalog, &roots, &selected, &|c| inputs.instance.release(c))?;
             let mut text = String::new();
             for (i, doc) in docs.iter().enumerate() {
                 if i > 0 {
@@ -101,6 +104,7 @@ fn objects(
     step: &Step,
     target: &Target,
     catalog: &Catalog,
+    roots: &KeyRoots,
     selected: &[Component],
     release_of: &dyn Fn(Component) -> String,
 ) -> Result<Vec<Value>> {
@@ -146,7 +150,7 @@ fn objects(
 
     let watch = [("reconcile.fluxcd.io/watch", "Enabled")];
     let mut values_from = Vec::new();
-    let (files, values_map) = values_files(r, &catalog.root)?;
+    let (files, values_map) = values_files(r, roots)?;
     if !files.is_empty() {
         let name = format!("{}-values", r.name);
         for key in files.keys() {
@@ -191,18 +195,44 @@ fn objects(
     Ok(docs)
 }
 
-/// The release's values files by ConfigMap key (path with `/` as `_`, in the plan's order: the
+/// What the ConfigMap keys of values files are made relative to: the charts' root (bundled
+/// experiments: `values_doma_panda.yaml`) and the site directory (`site_experiments_...`), so that
+/// the output does not depend on where the site or the charts lie on this machine.
+struct KeyRoots {
+    charts: PathBuf,
+    site: Option<PathBuf>,
+}
+
+impl KeyRoots {
+    fn new(charts: &Path, site: Option<&Path>) -> KeyRoots {
+        let real = |p: &Path| {
+            let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+        };
+        KeyRoots { charts: real(charts), site: site.map(real) }
+    }
+
+    /// `path`'s key: `/` as `_`, relative to the site (prefixed `site_`) or the charts' root.
+    fn key(&self, path: &Path) -> String {
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let flat = |p: &Path| p.to_string_lossy().trim_start_matches("./").replace('/', "_");
+        if let Some(rest) = self.site.as_deref().and_then(|s| real.strip_prefix(s).ok()) {
+            return format!("site_{}", flat(rest));
+        }
+        flat(real.strip_prefix(&self.charts).unwrap_or(path))
+    }
+}
+
+/// The release's values files by ConfigMap key ([`KeyRoots::key`], in the plan's order: the
 /// keys sort the way the plan layers them only by accident, so the order is kept separately by
 /// valuesFrom), and its `--set` pairs as one typed map.
-fn values_files(r: &Release, root: &Path) -> Result<(indexmap_like::Ordered, Value)> {
+fn values_files(r: &Release, roots: &KeyRoots) -> Result<(indexmap_like::Ordered, Value)> {
     let mut files = indexmap_like::Ordered::default();
     for v in &r.values {
         let path = &v.path;
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        let key = relative.to_string_lossy().trim_start_matches("./").replace('/', "_");
-        files.push(key, text);
+        files.push(roots.key(path), text);
     }
     let mut values = Map::new();
     for s in &r.sets {
@@ -322,6 +352,22 @@ mod tests {
         assert_eq!(nearest_dependencies(Harvester, &catalog, &[Msgsvc, Harvester]), vec![Msgsvc]);
         assert_eq!(nearest_dependencies(Harvester, &catalog, &[Harvester]), Vec::<Component>::new());
         assert_eq!(nearest_dependencies(Ui, &catalog, &[Panda, Iam, Ui]), vec![Iam, Panda]);
+    }
+
+    #[test]
+    fn values_keys_do_not_depend_on_where_the_site_lies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (charts, site) = (dir.path().join("charts"), dir.path().join("my site"));
+        for d in [charts.join("values/doma"), site.join("experiments/doma")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let roots = KeyRoots::new(&charts, Some(&site));
+        assert_eq!(roots.key(&charts.join("values/doma/msgsvc.yaml")), "values_doma_msgsvc.yaml");
+        assert_eq!(
+            roots.key(&site.join("experiments/doma/msgsvc.yaml")),
+            "site_experiments_doma_msgsvc.yaml"
+        );
+        assert_eq!(KeyRoots::new(&charts, None).key(&charts.join("values/x.yaml")), "values_x.yaml");
     }
 
     #[test]

@@ -23,6 +23,16 @@ pub(crate) struct Site {
     pub(crate) dir: PathBuf,
     /// Per site experiment, the bundled experiment it extends.
     pub(crate) extends: BTreeMap<String, String>,
+    /// `repository:`: where GitOps engines read the site from.
+    pub(crate) repository: Option<Repository>,
+}
+
+/// The site's own Git repository as Argo CD reads it (`repository:` of panda-site.yaml).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Repository {
+    pub(crate) url: String,
+    pub(crate) revision: String,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +41,8 @@ struct Marker {
     site_version: u32,
     #[serde(default)]
     experiments: BTreeMap<String, MarkerExperiment>,
+    #[serde(default)]
+    repository: Option<Repository>,
 }
 
 #[derive(Deserialize)]
@@ -75,9 +87,15 @@ impl Site {
                 ),
             ));
         }
+        if let Some(r) = marker.repository.as_ref().filter(|r| r.url.is_empty() || r.revision.is_empty()) {
+            return Err(Error::data(
+                &path,
+                format!("repository: url {:?} and revision {:?} must not be empty", r.url, r.revision),
+            ));
+        }
         let extends =
             marker.experiments.into_iter().filter_map(|(name, e)| Some((name, e.extends?))).collect();
-        Ok(Site { dir: dir.to_path_buf(), extends })
+        Ok(Site { dir: dir.to_path_buf(), extends, repository: marker.repository })
     }
 
     /// The folder of the site's experiments.
@@ -158,6 +176,17 @@ mod tests {
         std::fs::write(dir.path().join(MARKER), marker_text(&extends)).unwrap();
         let site = Site::find(Some(dir.path())).unwrap().unwrap();
         assert_eq!(site.extends, extends);
+        assert_eq!(site.repository, None);
+        let with_repo = format!(
+            "{}repository:\n  url: https://example.org/s.git\n  revision: main\n",
+            marker_text(&extends)
+        );
+        std::fs::write(dir.path().join(MARKER), with_repo).unwrap();
+        let repo = Site::load(dir.path()).unwrap().repository.unwrap();
+        assert_eq!((repo.url.as_str(), repo.revision.as_str()), ("https://example.org/s.git", "main"));
+        std::fs::write(dir.path().join(MARKER), "siteVersion: 1\nrepository: {url: '', revision: main}\n")
+            .unwrap();
+        assert!(Site::load(dir.path()).unwrap_err().to_string().contains("must not be empty"));
         std::fs::write(dir.path().join(MARKER), "siteVersion: 2\n").unwrap();
         let err = Site::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("siteVersion 2"), "{err}");
@@ -178,7 +207,7 @@ mod tests {
         std::fs::create_dir_all(site_dir.join("experiments/mine")).unwrap();
         std::fs::write(site_dir.join("experiments/mine/panda.yaml"), "server: {}\n").unwrap();
         let extends = BTreeMap::from([("mine".to_string(), "lsst".to_string())]);
-        let site = Site { dir: site_dir.clone(), extends };
+        let site = Site { dir: site_dir.clone(), extends, repository: None };
         let layered = layer(catalog.clone(), &site).unwrap();
         let c = crate::settings::component::Component::Panda;
         assert_eq!(
@@ -186,7 +215,11 @@ mod tests {
             [dir.path().join("values/lsst/panda.yaml"), site_dir.join("experiments/mine/panda.yaml")]
         );
         assert_eq!(layered.experiments["mine"].default_components, Some(vec![c]), "the base's set");
-        let bad = Site { dir: site_dir, extends: BTreeMap::from([("mine".into(), "lsts".into())]) };
+        let bad = Site {
+            dir: site_dir,
+            extends: BTreeMap::from([("mine".into(), "lsts".into())]),
+            repository: None,
+        };
         let err = layer(catalog, &bad).unwrap_err().to_string();
         assert!(err.contains("extends") && err.contains("\"lsst\""), "{err}");
     }

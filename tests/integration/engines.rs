@@ -82,9 +82,15 @@ struct GitRepo {
 
 impl GitRepo {
     fn new() -> GitRepo {
-        let repo = GitRepo { dir: project_copy() };
+        let dir = project_copy();
         // The project's ignores: packed library charts (helm dependency build) stay out of Git.
-        std::fs::copy(root().join(".gitignore"), repo.path().join(".gitignore")).unwrap();
+        std::fs::copy(root().join(".gitignore"), dir.path().join(".gitignore")).unwrap();
+        GitRepo::init(dir)
+    }
+
+    /// `dir` as a Git repository with one commit of what it holds.
+    fn init(dir: tempfile::TempDir) -> GitRepo {
+        let repo = GitRepo { dir };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.commit("the project");
         repo
@@ -566,10 +572,18 @@ fn value_change_reaches_the_cluster(
     values["activemq"]["resources"]["requests"]["memory"] = Value::String("640Mi".into());
     repo.write(&file, &serde_json::to_string(&values).unwrap());
     repo.commit("msgsvc: more memory");
+    broker_memory_reaches(instance, affix, ns, "640Mi");
+    let rendered = template(repo.path(), helm, &["-e", experiment, "-a", affix, "-n", ns]);
+    assert_live_matches(ns, &rendered);
+}
+
+/// Waits until the broker of `affix` requests `memory` and every Application of `instance` is
+/// Synced and Healthy (a committed change is applied by Argo CD on its own, no refresh asked for).
+fn broker_memory_reaches(instance: &Instance, affix: &str, ns: &str, memory: &str) {
     let start = Instant::now();
     let deployment = format!("deployment/{affix}msgsvc-activemq");
     loop {
-        let memory = kubectl(&[
+        let live = kubectl(&[
             "get",
             &deployment,
             "-n",
@@ -578,19 +592,114 @@ fn value_change_reaches_the_cluster(
             "jsonpath={.spec.template.spec.containers[0].resources.requests.memory}",
         ]);
         let apps = instance.applications();
-        if memory == "640Mi" && apps.values().all(synced_healthy) {
+        if live == memory && apps.values().all(synced_healthy) {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(180),
-            "the committed value never reached {deployment} (memory {memory}):\n{}",
+            "the committed value {memory} never reached {deployment} (memory {live}):\n{}",
             describe(&apps)
         );
         std::thread::sleep(Duration::from_millis(500));
     }
     println!("a committed value change reached {deployment} in {:.1} s", start.elapsed().as_secs_f64());
-    let rendered = template(repo.path(), helm, &["-e", experiment, "-a", affix, "-n", ns]);
-    assert_live_matches(ns, &rendered);
+}
+
+/// A site experiment through Argo CD, as an operator deploys one with the binary alone: a site
+/// made by `site init --from doma` in its own Git repository, one broker value changed. The chart
+/// comes from the OCI registry, doma's values from the tool's repository (`$values`), the site's
+/// from the site repository (`$site`), and the parent tracks the Applications committed there. The
+/// live objects equal `--template` from the site, a value committed to the site repository
+/// reaches the cluster, and the base's values are live too (doma's broker CPU limit).
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn argocd_deploys_a_site_experiment_from_the_site_repository() {
+    site_through_argocd("as-", true);
+}
+
+/// The same with the charts from the tool's Git repository (`path: helm/msgsvc`, doma's values
+/// relative to it) and the site repository named by `repository:` of panda-site.yaml, no flags.
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn argocd_deploys_a_site_experiment_with_git_charts_and_the_markers_repository() {
+    site_through_argocd("ag2-", false);
+}
+
+fn site_through_argocd(affix: &str, oci: bool) {
+    let (helm, engines) = (helm4(), engines("argocd"));
+    if oci {
+        push_charts(&helm, &engines.charts);
+    }
+    let ns = Namespace::new(&format!("argo-{}", &affix[..affix.len() - 1]));
+    let instance = Instance::new(affix);
+    let tool = GitRepo::new();
+    let site = GitRepo::init(tempfile::tempdir().unwrap());
+    let out = panda_install().args(["site", "init", "--from", "doma"]).arg(site.path()).output().unwrap();
+    assert!(out.status.success(), "site init: {}", String::from_utf8_lossy(&out.stderr));
+    let memory = |m: &str| format!("activemq:\n  resources:\n    requests:\n      memory: {m}\n");
+    site.write("experiments/doma/msgsvc.yaml", &memory("640Mi"));
+    let mut source: Vec<String> = vec![];
+    if oci {
+        source.extend(
+            ["--oci", &engines.charts, "--site-repo-url", &site.url(), "--site-revision", "HEAD"]
+                .map(String::from),
+        );
+    } else {
+        let marker = std::fs::read_to_string(site.path().join("panda-site.yaml")).unwrap();
+        site.write(
+            "panda-site.yaml",
+            &format!("{marker}repository:\n  url: {}\n  revision: HEAD\n", site.url()),
+        );
+    }
+    site.commit("the site: doma with a bigger broker");
+    deploy_secrets(&helm, affix, &ns.0);
+    let common = ["-e", "doma", "-c", "msgsvc", "-a", affix, "-n", &ns.0];
+    let out = panda_install()
+        .current_dir(site.path())
+        .arg("argocd")
+        .args(common)
+        .arg("--secrets")
+        .arg(root().join(TEST_SECRETS))
+        .args(&source)
+        .args(["--repo-url", &tool.url(), "--target-revision", "HEAD", "--out", "apps"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "argocd from the site: {}", String::from_utf8_lossy(&out.stderr));
+    site.commit("Applications");
+    let child = std::fs::read_to_string(site.path().join(format!("apps/{affix}msgsvc.yaml"))).unwrap();
+    let base = if oci { "$values/values/doma/msgsvc.yaml" } else { "../../values/doma/msgsvc.yaml" };
+    assert!(child.contains("$site/experiments/doma/msgsvc.yaml") && child.contains(base), "{child}");
+    let start = Instant::now();
+    kubectl(&[
+        "apply",
+        "-n",
+        "argocd",
+        "-f",
+        site.path().join(format!("apps/{affix}panda-apps.yaml")).to_str().unwrap(),
+    ]);
+    wait_for_instance(&instance, 1, Duration::from_secs(300));
+    println!(
+        "the site's doma broker ({}) Synced and Healthy in {:.1} s",
+        if oci { "OCI" } else { "Git" },
+        start.elapsed().as_secs_f64()
+    );
+    broker_memory_reaches(&instance, affix, &ns.0, "640Mi");
+    let limit = kubectl(&[
+        "get",
+        &format!("deployment/{affix}msgsvc-activemq"),
+        "-n",
+        &ns.0,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}",
+    ]);
+    assert_eq!(limit, "2", "doma's own broker limit (the base layer, from the tool's repository)");
+    let site_dir = site.path().to_str().unwrap();
+    let rendered = template(tool.path(), &helm, &[&["--site", site_dir][..], &common].concat());
+    let compared = assert_live_matches(&ns.0, &rendered);
+    println!("the site's broker: {compared} live objects equal to panda-install --template from the site");
+    site.write("experiments/doma/msgsvc.yaml", &memory("704Mi"));
+    site.commit("the site: a still bigger broker");
+    broker_memory_reaches(&instance, affix, &ns.0, "704Mi");
 }
 
 #[test]
@@ -738,6 +847,76 @@ fn helm_release_dependencies(generated: &[Value]) -> BTreeMap<String, Vec<String
 /// with the CLI's names, the same objects as `panda-install --template`, status and diff content
 /// with them, an install refusing to take them from Flux, and a changed value file reaching the
 /// cluster.
+/// A site experiment through Flux, from the site directory with the binary alone (`site init
+/// --from doma`, one broker value changed): the values files (doma's, then the site's) ride in the
+/// ConfigMap under keys that name the site relatively, the chart comes from the OCI registry, and
+/// the change is live with doma's own values under it; a regenerated output carries the next change.
+#[test]
+#[ignore = "needs the test bed and its tools: run scripts/test"]
+fn flux_deploys_a_site_experiment() {
+    let (helm, engines) = (helm4(), engines("flux"));
+    let affix = "fs-";
+    let ns = Namespace::new("flux-site");
+    push_charts(&helm, &engines.charts);
+    deploy_secrets(&helm, affix, &ns.0);
+    let site = tempfile::tempdir().unwrap();
+    let out = panda_install().args(["site", "init", "--from", "doma"]).arg(site.path()).output().unwrap();
+    assert!(out.status.success(), "site init: {}", String::from_utf8_lossy(&out.stderr));
+    let apply = |memory: &str| {
+        let file = site.path().join("experiments/doma/msgsvc.yaml");
+        std::fs::write(&file, format!("activemq:\n  resources:\n    requests:\n      memory: {memory}\n"))
+            .unwrap();
+        let out = panda_install()
+            .current_dir(site.path())
+            .args(["flux", "-e", "doma", "-c", "msgsvc", "-a", affix, "-n", &ns.0, "--oci", &engines.charts])
+            .args(["--plain-http", "--out", "flux"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "flux from the site: {}", String::from_utf8_lossy(&out.stderr));
+        let file = site.path().join(format!("flux/{affix}msgsvc.yaml"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("valuesKey: site_experiments_doma_msgsvc.yaml"), "{text}");
+        kubectl(&["apply", "-f", file.to_str().unwrap()]);
+        let start = Instant::now();
+        loop {
+            // not there until the first install: an empty answer then
+            let live = Command::new("kubectl")
+                .args(["get", &format!("deployment/{affix}msgsvc-activemq"), "-n", &ns.0, "-o"])
+                .arg(
+                    "jsonpath={.spec.template.spec.containers[0].resources.requests.memory}|\
+                     {.spec.template.spec.containers[0].resources.limits.cpu}",
+                )
+                .output()
+                .unwrap();
+            let live = String::from_utf8_lossy(&live.stdout).to_string();
+            let hr = json(&[
+                "get",
+                "helmreleases.helm.toolkit.fluxcd.io",
+                &format!("{affix}msgsvc"),
+                "-n",
+                &ns.0,
+                "-o",
+                "json",
+            ]);
+            if live == format!("{memory}|2") && helm_release_ready(&hr).is_some() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(240),
+                "the site's {memory} (over doma's CPU limit 2) never went live: {live}; {}",
+                hr["status"]["conditions"]
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        println!(
+            "Flux: the site's broker with {memory} live {:.1} s after apply",
+            start.elapsed().as_secs_f64()
+        );
+    };
+    apply("640Mi");
+    apply("704Mi");
+}
+
 #[test]
 #[ignore = "needs the test bed and its tools: run scripts/test"]
 fn flux_reconciles_the_specified_objects_in_dependency_order() {

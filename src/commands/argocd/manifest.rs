@@ -1,6 +1,7 @@
 //! The Argo CD `Application` objects, rendered from the typed plan: one child per component
 //! release (its chart, values files and `--set` pairs, one to one) and the app-of-apps parent.
-//! Pure: paths are made repository-relative by a resolver the caller passes in.
+//! Pure: paths are located (the tool's repository or the site's, and the path in it) by a resolver
+//! the caller passes in.
 
 use super::image_updater::{self, ImageUpdater};
 use crate::commands::generated::refuse_sensitive;
@@ -37,10 +38,28 @@ pub(crate) struct GitRef {
     pub(crate) revision: String,
 }
 
+/// The repository a file of the plan lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repo {
+    /// panda-install's own repository (`--repo-url`): the charts and the bundled experiments.
+    Tool,
+    /// The site repository (`--site-repo-url`): a site's experiments and values.
+    Site,
+}
+
+/// A file of the plan as Argo CD reaches it: its repository and its path from that repository's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Located {
+    pub(crate) repo: Repo,
+    pub(crate) path: String,
+}
+
 /// Everything about the Applications that is not in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
     pub(crate) charts: ChartSource,
+    /// The site repository, when the run reads a site: the `$site` source of its value files.
+    pub(crate) site: Option<GitRef>,
     pub(crate) project: String,
     pub(crate) dest_server: String,
     pub(crate) app_namespace: String,
@@ -51,8 +70,11 @@ pub(crate) struct Target {
     pub(crate) image_updater: BTreeMap<Component, BTreeMap<String, String>>,
 }
 
-/// The name of the multi-source `ref` that value files are read through in the OCI form.
+/// The name of the multi-source `ref` that the tool repository's value files are read through in
+/// the OCI form.
 const VALUES_REF: &str = "values";
+/// The name of the multi-source `ref` that a site repository's value files are read through.
+const SITE_REF: &str = "site";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -217,11 +239,11 @@ fn labels(target: &Target, component: Option<Component>) -> BTreeMap<String, Str
 }
 
 /// One Application per component release of `plan`, in plan order, waves numbered from 1.
-/// `repo_path` turns a path of the plan into a path relative to the repository root.
+/// `locate` says where a path of the plan is: its repository and its path from that root.
 pub(crate) fn children(
     plan: &Plan,
     target: &Target,
-    repo_path: &dyn Fn(&Path) -> Result<String>,
+    locate: &dyn Fn(&Path) -> Result<Located>,
 ) -> Result<Vec<Generated>> {
     let mut out = Vec::new();
     for tier in plan.tiers.iter().filter(|t| t.number > 0) {
@@ -229,86 +251,91 @@ pub(crate) fn children(
         for step in &tier.steps {
             let release = &step.release;
             let Some(c) = release.component else { continue };
-            let files: Vec<String> =
-                release.values.iter().map(|v| repo_path(&v.path)).collect::<Result<_>>()?;
-            let chart_path = repo_path(&release.chart)?;
+            refuse_sensitive(release, "Argo CD")?;
+            let files: Vec<Located> =
+                release.values.iter().map(|v| locate(&v.path)).collect::<Result<_>>()?;
+            let site_files: Vec<(String, Located)> =
+                release.files.iter().map(|f| Ok((f.key.clone(), locate(&f.path)?))).collect::<Result<_>>()?;
             let parameters: Vec<Parameter> = release
                 .sets
                 .iter()
                 .map(|s| Parameter { name: s.key.clone(), value: s.value.clone(), force_string: s.string })
                 .collect();
-            refuse_sensitive(release, "Argo CD")?;
-            let site_files: Vec<(String, String)> = release
-                .files
-                .iter()
-                .map(|f| Ok((f.key.clone(), repo_path(&f.path)?)))
-                .collect::<Result<_>>()?;
-            let helm = |value_files: Vec<String>, file_parameters: Vec<FileParameter>| HelmSource {
-                release_name: release.name.clone(),
-                value_files,
-                file_parameters,
-                parameters: parameters.clone(),
-            };
-            let (source, sources) = match &target.charts {
+            let (mut chart, chart_path) = match &target.charts {
                 ChartSource::Git(git) => {
-                    let value_files = files.iter().map(|f| relative_to(&chart_path, f)).collect();
-                    let file_parameters = site_files
-                        .iter()
-                        .map(|(name, path)| FileParameter {
-                            name: name.clone(),
-                            path: relative_to(&chart_path, path),
-                        })
-                        .collect();
+                    let chart = locate(&release.chart)?;
+                    if chart.repo != Repo::Tool {
+                        return Err(Error::usage(format!(
+                            "{c}: the chart {} is not in the tool's repository (--repo-url)",
+                            release.chart.display()
+                        )));
+                    }
                     let source = Source {
                         repo_url: git.repo_url.clone(),
                         target_revision: git.revision.clone(),
-                        path: Some(chart_path.clone()),
+                        path: Some(chart.path.clone()),
                         reference: None,
-                        helm: Some(helm(value_files, file_parameters)),
+                        helm: None,
                         directory: None,
                     };
-                    (Some(source), vec![])
+                    (source, Some(chart.path))
                 }
-                ChartSource::Oci { repo, version, values: git } => {
-                    if !site_files.is_empty() {
-                        return Err(Error::usage(format!(
-                            "{c}: site files ({}) reach Argo CD as helm file parameters, read from the chart's own \
-                             source: deploy the charts from Git (--repo-url, without --oci)",
-                            site_files.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
-                        )));
-                    }
-                    let chart = Source {
+                ChartSource::Oci { repo, version, .. } => {
+                    let source = Source {
                         repo_url: format!("{}/{}", repo.trim_end_matches('/'), c.name()),
                         target_revision: version.clone(),
                         path: Some(".".into()),
                         reference: None,
-                        helm: Some(helm(
-                            files.iter().map(|f| format!("${VALUES_REF}/{f}")).collect(),
-                            vec![],
-                        )),
+                        helm: None,
                         directory: None,
                     };
-                    match (git, files.is_empty()) {
-                        (_, true) => (Some(chart), vec![]),
-                        (Some(git), false) => {
-                            let values_source = Source {
-                                repo_url: git.repo_url.clone(),
-                                target_revision: git.revision.clone(),
-                                path: None,
-                                reference: Some(VALUES_REF.into()),
-                                helm: None,
-                                directory: None,
-                            };
-                            (None, vec![chart, values_source])
-                        }
-                        (None, false) => {
-                            return Err(Error::usage(format!(
-                                "{c}: value files {} live in Git: give --repo-url and --target-revision with --oci",
-                                files.join(", ")
-                            )))
-                        }
-                    }
+                    (source, None)
                 }
+            };
+            // a file as the chart's source names it: relative to the chart in the same Git
+            // repository, else through the `ref` of the repository that holds it
+            let named = |f: &Located| match (f.repo, &chart_path) {
+                (Repo::Tool, Some(chart)) => relative_to(chart, &f.path),
+                (Repo::Tool, None) => format!("${VALUES_REF}/{}", f.path),
+                (Repo::Site, _) => format!("${SITE_REF}/{}", f.path),
+            };
+            chart.helm = Some(HelmSource {
+                release_name: release.name.clone(),
+                value_files: files.iter().map(named).collect(),
+                file_parameters: site_files
+                    .iter()
+                    .map(|(name, f)| FileParameter { name: name.clone(), path: named(f) })
+                    .collect(),
+                parameters,
+            });
+            let all: Vec<&Located> = files.iter().chain(site_files.iter().map(|(_, f)| f)).collect();
+            let mut refs = Vec::new();
+            if let ChartSource::Oci { values, .. } = &target.charts {
+                if let Some(first) = all.iter().find(|f| f.repo == Repo::Tool) {
+                    let git = values.as_ref().ok_or_else(|| {
+                        Error::usage(format!(
+                            "{c}: value files ({} ...) live in the tool's Git repository: give --repo-url and \
+                             --target-revision with --oci",
+                            first.path
+                        ))
+                    })?;
+                    refs.push(reference(git, VALUES_REF));
+                }
+            }
+            if let Some(first) = all.iter().find(|f| f.repo == Repo::Site) {
+                let git = target.site.as_ref().ok_or_else(|| {
+                    Error::usage(format!(
+                        "{c}: {} lies in the site directory: say where Argo CD reads the site repository with \
+                         --site-repo-url URL and --site-revision REV (or `repository:` in panda-site.yaml)",
+                        first.path
+                    ))
+                })?;
+                refs.push(reference(git, SITE_REF));
+            }
+            let (source, sources) = if refs.is_empty() {
+                (Some(chart), vec![])
+            } else {
+                (None, std::iter::once(chart).chain(refs).collect())
             };
             let app = Application {
                 api_version: "argoproj.io/v1alpha1",
@@ -351,6 +378,18 @@ pub(crate) fn children(
         }
     }
     Ok(out)
+}
+
+/// A source that only lends its files to the others, through `$name`.
+fn reference(git: &GitRef, name: &str) -> Source {
+    Source {
+        repo_url: git.repo_url.clone(),
+        target_revision: git.revision.clone(),
+        path: None,
+        reference: Some(name.into()),
+        helm: None,
+        directory: None,
+    }
 }
 
 /// The app-of-apps parent: it syncs the child Applications committed under `apps_path` of `git`
@@ -457,6 +496,7 @@ mod tests {
             namespace: "panda".into(),
             instance: "test-panda-apps".into(),
             image_updater: BTreeMap::new(),
+            site: None,
         }
     }
 
@@ -464,8 +504,67 @@ mod tests {
         GitRef { repo_url: "https://example.org/panda-install.git".into(), revision: "main".into() }
     }
 
-    fn identity(p: &Path) -> Result<String> {
-        Ok(p.to_string_lossy().into_owned())
+    fn identity(p: &Path) -> Result<Located> {
+        Ok(Located { repo: Repo::Tool, path: p.to_string_lossy().into_owned() })
+    }
+
+    /// `site/...` in the site repository (without the prefix), the rest in the tool's.
+    fn with_site(p: &Path) -> Result<Located> {
+        Ok(match p.strip_prefix("site") {
+            Ok(rest) => Located { repo: Repo::Site, path: rest.to_string_lossy().into_owned() },
+            Err(_) => Located { repo: Repo::Tool, path: p.to_string_lossy().into_owned() },
+        })
+    }
+
+    #[test]
+    fn site_files_come_through_the_site_ref_and_the_base_through_the_tool() {
+        let mut p = plan();
+        p.tiers[1].steps[0].release.values = ["values/doma/panda.yaml", "site/experiments/mine/panda.yaml"]
+            .iter()
+            .map(|v| ValuesFile::file(PathBuf::from(v), Layer::User))
+            .collect();
+        let site = GitRef { repo_url: "https://example.org/site.git".into(), revision: "prod".into() };
+        let oci =
+            ChartSource::Oci { repo: "oci://r/charts".into(), version: "1.2.3".into(), values: Some(git()) };
+        let mut t = target(oci);
+        t.site = Some(site.clone());
+        let apps = children(&p, &t, &with_site).unwrap();
+        let panda = &apps[1].app.spec;
+        assert_eq!(
+            panda.sources[0].helm.as_ref().unwrap().value_files,
+            vec!["$values/values/doma/panda.yaml", "$site/experiments/mine/panda.yaml"]
+        );
+        let refs: Vec<(&str, &str, &str)> = panda.sources[1..]
+            .iter()
+            .map(|s| (s.reference.as_deref().unwrap(), s.repo_url.as_str(), s.target_revision.as_str()))
+            .collect();
+        assert_eq!(
+            refs,
+            vec![
+                ("values", "https://example.org/panda-install.git", "main"),
+                ("site", "https://example.org/site.git", "prod")
+            ]
+        );
+        // Git charts: the base relative to the chart, the site's through its ref
+        let mut t = target(ChartSource::Git(git()));
+        t.site = Some(site);
+        let apps = children(&p, &t, &with_site).unwrap();
+        let panda = &apps[1].app.spec;
+        assert!(panda.source.is_none());
+        assert_eq!(panda.sources[0].path.as_deref(), Some("helm/panda"));
+        assert_eq!(
+            panda.sources[0].helm.as_ref().unwrap().value_files,
+            vec!["../../values/doma/panda.yaml", "$site/experiments/mine/panda.yaml"]
+        );
+        assert_eq!(panda.sources[1].reference.as_deref(), Some("site"));
+        assert_eq!(panda.sources.len(), 2);
+        // a site's file without the site repository is refused, naming it
+        let e = children(&p, &target(ChartSource::Git(git())), &with_site).unwrap_err();
+        assert_eq!(e.exit_code(), crate::exit_code::USAGE);
+        assert!(
+            e.to_string().contains("panda: experiments/mine/panda.yaml lies in the site directory"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::exit_code;
 use crate::output;
 use crate::settings::affix::Affix;
 use crate::settings::instance::{AffixSource, Instance};
-use manifest::{ChartSource, Generated, GitRef, Target, GENERATED_HEADER};
+use crate::settings::site::Site;
+use manifest::{ChartSource, Generated, GitRef, Located, Repo, Target, GENERATED_HEADER};
 use std::path::{Component as PathPart, Path, PathBuf};
 
 pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
@@ -71,8 +72,10 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
             )
         })?),
     };
+    let site = Site::find(args.select.site.dir.as_deref())?;
     let target = Target {
         charts,
+        site: site_ref(args, site.as_ref())?,
         project: args.project.clone(),
         dest_server: args.dest_server.clone(),
         app_namespace: args.app_namespace.clone(),
@@ -86,9 +89,14 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
 
     let p = component_plan(&inputs, Default::default(), "argocd")?;
     let repo = RepoPaths::new(&catalog.root)?;
-    let mut apps = manifest::children(&p, &target, &|path| repo.relative(path))?;
+    let site_dir = match &site {
+        Some(s) => Some(RepoPaths::new(&s.dir)?),
+        None => None,
+    };
+    let paths = Paths { tool: &repo, site: site_dir.as_ref() };
+    let mut apps = manifest::children(&p, &target, &|path| paths.locate(path))?;
     let source = inputs.secrets.as_ref().map(|f| {
-        let in_repo = repo.relative(&f.path).ok();
+        let in_repo = paths.locate(&f.path).ok();
         if in_repo.is_some() && !f.is_encrypted() {
             output::note(&format!(
                 "panda-install argocd: warning: {} is not encrypted and lies in the repository: never commit it \
@@ -98,21 +106,32 @@ pub(crate) async fn run(args: &ArgocdArgs, ctx: &Context) -> Result<i32> {
             ));
         }
         secrets::SecretsSource {
-            shown: in_repo.unwrap_or_else(|| f.path.display().to_string()),
+            shown: in_repo.map_or_else(|| f.path.display().to_string(), |l| l.path),
             encrypted: f.is_encrypted(),
         }
     });
-    let instructions = secrets::instructions(&inputs.instance, &target.namespace, source.as_ref());
+    let site_repo =
+        site.as_ref().map(|_| target.site.as_ref().map_or("(the site repository)", |g| g.repo_url.as_str()));
+    let instructions = secrets::instructions(&inputs.instance, &target.namespace, source.as_ref(), site_repo);
 
     if !args.no_parent {
+        // with a site, the Applications are committed to the site repository, else to the tool's
+        let (git, apps_root, what) = match &site_dir {
+            Some(dir) => (target.site.clone(), dir, "the site directory"),
+            None => (git, &repo, "the project"),
+        };
         let git = git.ok_or_else(|| {
-            Error::usage("the app-of-apps parent tracks a Git repository: give --repo-url and --target-revision, or --no-parent")
+            Error::usage(if site_dir.is_some() {
+                "the app-of-apps parent tracks the site repository: give --site-repo-url and --site-revision (or `repository:` in panda-site.yaml), or --no-parent"
+            } else {
+                "the app-of-apps parent tracks a Git repository: give --repo-url and --target-revision, or --no-parent"
+            })
         })?;
         let apps_path = match (&args.apps_path, &args.out) {
             (Some(p), _) => check_repo_path(p)?,
-            (None, Some(out)) => repo.relative(out).map_err(|_| {
+            (None, Some(out)) => apps_root.relative(out).map_err(|_| {
                 Error::usage(format!(
-                    "--out {} is outside the project: say where it is committed with --apps-path",
+                    "--out {} is outside {what}: say where it is committed with --apps-path",
                     out.display()
                 ))
             })?,
@@ -163,6 +182,31 @@ fn personal(name: &str, flag: Option<&Instance>) -> Result<(String, Instance)> {
     Ok((namespace, Instance { affix, source: AffixSource::Flag }))
 }
 
+/// The site repository: `--site-repo-url`/`--site-revision`, else `repository:` of panda-site.yaml.
+fn site_ref(args: &ArgocdArgs, site: Option<&Site>) -> Result<Option<GitRef>> {
+    let Some(site) = site else {
+        return match args.site_repo_url.is_some() || args.site_revision.is_some() {
+            true => Err(Error::usage(
+                "--site-repo-url/--site-revision name a site's repository, but this run reads no site \
+                 (--site DIR, PANDA_INSTALL_SITE or a panda-site.yaml here or above)",
+            )),
+            false => Ok(None),
+        };
+    };
+    let marker = site.repository.as_ref();
+    let url = args.site_repo_url.clone().or_else(|| marker.map(|r| r.url.clone()));
+    let revision = args.site_revision.clone().or_else(|| marker.map(|r| r.revision.clone()));
+    match (url, revision) {
+        (Some(url), Some(revision)) if !url.is_empty() && !revision.is_empty() => {
+            Ok(Some(GitRef { repo_url: url, revision }))
+        }
+        (None, None) => Ok(None),
+        _ => Err(Error::usage(
+            "--site-repo-url and --site-revision go together (a branch, tag or commit of the site repository), neither empty",
+        )),
+    }
+}
+
 fn git_ref(args: &ArgocdArgs) -> Result<Option<GitRef>> {
     match (&args.repo_url, &args.target_revision) {
         (Some(url), Some(rev)) => {
@@ -199,6 +243,33 @@ fn normalise(p: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Where Argo CD finds a file of the plan: in the site directory (the site repository), else in
+/// the charts' root (the tool's repository).
+struct Paths<'a> {
+    tool: &'a RepoPaths,
+    site: Option<&'a RepoPaths>,
+}
+
+impl Paths<'_> {
+    fn locate(&self, path: &Path) -> Result<Located> {
+        let Some(site) = self.site else {
+            return Ok(Located { repo: Repo::Tool, path: self.tool.relative(path)? });
+        };
+        if let Ok(p) = site.relative(path) {
+            return Ok(Located { repo: Repo::Site, path: p });
+        }
+        self.tool.relative(path).map(|p| Located { repo: Repo::Tool, path: p }).map_err(|_| {
+            Error::usage(format!(
+                "{} is outside the site directory {} and the charts' root {}: Argo CD reads value files from \
+                 the site repository or the tool's, so move it into the site",
+                path.display(),
+                site.root.display(),
+                self.tool.root.display()
+            ))
+        })
+    }
 }
 
 /// Turns paths of the plan (relative to the current directory, or absolute) into paths relative
@@ -287,6 +358,8 @@ mod tests {
             no_parent: false,
             no_image_updater: false,
             dev: None,
+            site_repo_url: None,
+            site_revision: None,
         }
     }
 
@@ -308,6 +381,35 @@ mod tests {
         assert!(git_ref(&ArgocdArgs { target_revision: None, ..args() }).is_err());
         assert!(git_ref(&ArgocdArgs { repo_url: None, ..args() }).is_err());
         assert!(git_ref(&ArgocdArgs { repo_url: None, target_revision: None, ..args() }).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_site_repository_comes_from_the_flags_else_the_marker() {
+        let marker = Some(crate::settings::site::Repository {
+            url: "https://m/site.git".into(),
+            revision: "main".into(),
+        });
+        let site = Site { dir: "s".into(), extends: Default::default(), repository: marker };
+        let from_marker = site_ref(&args(), Some(&site)).unwrap().unwrap();
+        assert_eq!(
+            (from_marker.repo_url.as_str(), from_marker.revision.as_str()),
+            ("https://m/site.git", "main")
+        );
+        let flags = ArgocdArgs {
+            site_repo_url: Some("https://f/site.git".into()),
+            site_revision: Some("v2".into()),
+            ..args()
+        };
+        let from_flags = site_ref(&flags, Some(&site)).unwrap().unwrap();
+        assert_eq!(
+            (from_flags.repo_url.as_str(), from_flags.revision.as_str()),
+            ("https://f/site.git", "v2")
+        );
+        let bare = Site { repository: None, ..site };
+        assert_eq!(site_ref(&args(), Some(&bare)).unwrap(), None);
+        let half = ArgocdArgs { site_repo_url: Some("https://f/site.git".into()), ..args() };
+        assert_eq!(site_ref(&half, Some(&bare)).unwrap_err().exit_code(), exit_code::USAGE);
+        assert_eq!(site_ref(&flags, None).unwrap_err().exit_code(), exit_code::USAGE, "no site to name");
     }
 
     #[test]
@@ -344,6 +446,7 @@ mod tests {
             namespace: "panda".into(),
             instance: "p".into(),
             image_updater: Default::default(),
+            site: None,
         };
         write_dir(dir.path(), &[manifest::parent(&git, "x", &target)]).unwrap();
         assert!(!dir.path().join("stale.yaml").exists());

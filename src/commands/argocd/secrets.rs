@@ -18,6 +18,7 @@ pub(crate) fn instructions(
     instance: &Instance,
     namespace: &str,
     file: Option<&SecretsSource>,
+    site_repo: Option<&str>,
 ) -> Vec<String> {
     let release = instance.secrets_release();
     let shown = file.map_or("FILE".to_string(), |f| shell::quote(&f.shown));
@@ -31,6 +32,12 @@ pub(crate) fn instructions(
         "stays outside Argo CD. Deploy it by hand before the first sync, and again after each change:".into(),
         format!("  {command}"),
     ];
+    if let Some(url) = site_repo {
+        lines.extend([
+            format!("Run it in a checkout of the site repository {url}: it reads the site's experiments and"),
+            "its secrets/files/ (certificates, CRIC and IAM files) from there (docs/site.md).".into(),
+        ]);
+    }
     lines.extend(match file {
         Some(f) if f.encrypted => vec![
             format!(
@@ -66,7 +73,7 @@ mod tests {
     fn an_encrypted_file_is_named_in_the_deploy_command() {
         let i = Instance::from_flag("dev-eddie-").unwrap();
         let f = SecretsSource { shown: "personal/eddie/secrets.enc.yaml".into(), encrypted: true };
-        let text = instructions(&i, "dev-eddie", Some(&f)).join("\n");
+        let text = instructions(&i, "dev-eddie", Some(&f), None).join("\n");
         assert!(
             text.contains(
                 "  panda-install secrets deploy -f personal/eddie/secrets.enc.yaml -a dev-eddie- -n dev-eddie"
@@ -77,9 +84,12 @@ mod tests {
             text.contains("dev-eddie-secrets is not an Argo CD Application")
                 && text.contains("decrypts it in memory")
         );
-        let text = instructions(&Instance::from_flag("").unwrap(), "panda", None).join("\n");
+        let text = instructions(&Instance::from_flag("").unwrap(), "panda", None, Some("https://x/site.git"))
+            .join("\n");
         assert!(
-            text.contains("secrets deploy -f FILE -a '' -n panda") && text.contains("--encrypt"),
+            text.contains("secrets deploy -f FILE -a '' -n panda")
+                && text.contains("--encrypt")
+                && text.contains("checkout of the site repository https://x/site.git"),
             "{text}"
         );
         assert_eq!(
