@@ -104,6 +104,16 @@ class Cluster:
         self.exposures = []  # (namespace, doc)
         self.policies = []  # (namespace, doc)
         self.externals = {}  # address -> External
+        self.objects = {}  # (namespace, kind, name) -> origin: a second one would replace the first
+
+    def claim(self, namespace, kind, name, origin):
+        """Record an object; two of one kind and name in a namespace are one object on a cluster
+        (the later apply replaces the earlier), so the model refuses them."""
+        key = (namespace, kind, name)
+        if key in self.objects:
+            raise ValueError("two objects %s/%s in namespace %s: %s and %s (on a cluster the second replaces the first)"
+                             % (kind, name, namespace, self.objects[key], origin))
+        self.objects[key] = origin
 
     def external(self, ip, origin=""):
         """The External at an address (one object per address)."""
@@ -121,6 +131,7 @@ class Cluster:
         self.namespace(namespace)
         for doc in docs:
             kind, name = doc["kind"], doc["metadata"]["name"]
+            self.claim(namespace, kind, name, "%s %s/%s" % (origin, kind, name))
             if kind in WORKLOAD_KINDS:
                 # Two replicas, so that a workload talking to its own Service (another replica) is a
                 # connection between two pods, as on a cluster.
@@ -145,6 +156,7 @@ class Cluster:
         spec = {"containers": [{"name": "c", "ports": [{"name": n, "containerPort": p, "protocol": proto}
                                                          for n, p, proto in ports]}]}
         pod = Pod(namespace, name, labels, spec, "Pod", origin or name)
+        self.claim(namespace, "Pod", name, origin or name)
         self.pods.append(pod)
         return pod
 
