@@ -74,43 +74,44 @@ pub(crate) async fn run(args: &MigrateDataArgs, ctx: &Context) -> Result<i32> {
     };
     // one run per namespace: no install, uninstall or other migration beside this Job
     let lock = LockGuard::take(&cluster, &ctx.interrupt).await?;
-    let result = async {
-        match args.phase {
-            Phase::Dump => {
-                if cluster.ensure_claim(&claim).await? {
-                    output::note(&format!("created claim {} (helm.sh/resource-policy: keep)", req.claim));
+    let result = lock
+        .bound(async {
+            match args.phase {
+                Phase::Dump => {
+                    if cluster.ensure_claim(&claim).await? {
+                        output::note(&format!("created claim {} (helm.sh/resource-policy: keep)", req.claim));
+                    }
+                }
+                Phase::Restore => {
+                    if !cluster.claim_exists(&req.claim).await? {
+                        return Err(Error::Preflight(format!(
+                            "claim {} does not exist in namespace {}: run `migrate-data dump {}` first",
+                            req.claim, req.namespace, info.name
+                        )));
+                    }
                 }
             }
-            Phase::Restore => {
-                if !cluster.claim_exists(&req.claim).await? {
-                    return Err(Error::Preflight(format!(
-                        "claim {} does not exist in namespace {}: run `migrate-data dump {}` first",
-                        req.claim, req.namespace, info.name
-                    )));
-                }
-            }
-        }
-        output::note(&format!(
-            "migrate-data {} {}: database {} at {} (credentials from Secret {}), dump in claim {}",
-            req.phase.name(),
-            info.name,
-            req.database,
-            req.host,
-            req.secret,
-            req.claim
-        ));
-        let outcome = cluster.run_job(&job, wait.duration()).await?;
-        output::print(&outcome.log)?;
-        if !outcome.succeeded {
-            return Err(Error::ReleaseFailed(format!(
-                "Job {} failed: its log (above) says why; the claim {} keeps the dump",
-                migrate::job_name(req.store, req.phase),
+            output::note(&format!(
+                "migrate-data {} {}: database {} at {} (credentials from Secret {}), dump in claim {}",
+                req.phase.name(),
+                info.name,
+                req.database,
+                req.host,
+                req.secret,
                 req.claim
-            )));
-        }
-        output::note(&format!("Job {} completed", migrate::job_name(req.store, req.phase)));
-        Ok(exit_code::SUCCESS)
-    }
-    .await;
+            ));
+            let outcome = cluster.run_job(&job, wait.duration()).await?;
+            output::print(&outcome.log)?;
+            if !outcome.succeeded {
+                return Err(Error::ReleaseFailed(format!(
+                    "Job {} failed: its log (above) says why; the claim {} keeps the dump",
+                    migrate::job_name(req.store, req.phase),
+                    req.claim
+                )));
+            }
+            output::note(&format!("Job {} completed", migrate::job_name(req.store, req.phase)));
+            Ok(exit_code::SUCCESS)
+        })
+        .await;
     lock.release(result).await
 }
