@@ -226,10 +226,22 @@ pub(crate) struct MigrateDataArgs {
     /// The database to copy (default: harvester, iam_db or idds_db, upstream's defaults).
     #[arg(long, value_name = "NAME")]
     pub(crate) database: Option<String>,
-    /// The Job's image (default: the new database's chart image, e.g. docker.io/library/mariadb:11.4.7);
-    /// for a mirror or a registry-less cluster. It must carry the same engine's client tools.
+    /// The Job's image (default: the new database's image as the charts derive it from the
+    /// experiment's values, registry mirrors applied, e.g. docker.io/library/mariadb:11.4.7); for a
+    /// registry-less cluster. It must carry the same engine's client tools.
     #[arg(long, value_name = "REF")]
     pub(crate) image: Option<String>,
+    /// Experiment whose values decide the Job's image and pull Secrets (`global.imageRegistryMirrors`,
+    /// `global.imagePullSecrets`, the database sub-chart's `image` and `imagePullSecrets`), as install
+    /// layers them.
+    #[arg(short, long, value_name = "NAME")]
+    pub(crate) experiment: Option<String>,
+    /// Extra values for the store's component, layered last as for install (repeatable):
+    /// `--values harvester=site.yaml`.
+    #[arg(long = "values", value_name = "COMPONENT=FILE")]
+    pub(crate) values: Vec<String>,
+    #[command(flatten)]
+    pub(crate) site: crate::cli::args::SiteArgs,
     #[command(flatten)]
     pub(crate) instance: InstanceArgs,
     /// Print the Job (and claim) and change nothing.

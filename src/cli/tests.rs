@@ -86,7 +86,7 @@ fn invalid_command_lines() {
         ("-t --adopt", ArgumentConflict),
         ("plan --adopt", UnknownArgument),
         ("migrate-data copy harvester-mariadb", InvalidValue),
-        ("migrate-data dump harvester-mariadb --experiment x", UnknownArgument),
+        ("migrate-data dump harvester-mariadb --enable harvester", UnknownArgument),
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
         match parse(&args) {

@@ -70,7 +70,8 @@ pub(crate) async fn run(
         let opts = Options { concurrency: how.concurrency, interrupt, decisions: &decisions };
         let report = adopt::execute(p, &adoption, helm, &cleared.cluster, &opts).await?;
         let failed = report.failed();
-        if !failed.is_empty() {
+        if !failed.is_empty() && !interrupt.raised() {
+            // an interrupted run (a signal, the lock lost) ends without reading the cluster again
             output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
         }
         return finish(
@@ -104,7 +105,8 @@ pub(crate) async fn run(
     let opts = Options { concurrency: how.concurrency, interrupt, decisions: &decisions };
     let report = executor::execute(p, helm, &opts).await?;
     let failed = report.failed();
-    if !failed.is_empty() {
+    if !failed.is_empty() && !interrupt.raised() {
+        // an interrupted run (a signal, the lock lost) ends without reading the cluster again
         output::note(diagnose::report(&cleared.cluster, &failed).await.trim_end());
     }
     finish(how.command, p, helm, &report, how.output, "later tiers were not attempted")

@@ -62,19 +62,21 @@ pub(crate) async fn run(args: &InstallArgs, ctx: &Context) -> Result<i32> {
     };
     let cleared = preflight::check(&checks, &helm, &ctx.interrupt).await?;
     let interrupt = cleared.lock.interrupt().clone();
-    let result = async {
-        executor::prepare(&p, &helm).await?;
-        let how = Apply {
-            command: "install",
-            adopt: args.adopt,
-            force_upgrade: d.force_upgrade,
-            concurrency: d.concurrency,
-            output: d.output.output,
-            upgrade: Some((&inputs.instance, wait.duration())),
-        };
-        apply::run(&p, &helm, &cleared, &interrupt, &how).await
-    }
-    .await;
+    let result = cleared
+        .lock
+        .bound(async {
+            executor::prepare(&p, &helm).await?;
+            let how = Apply {
+                command: "install",
+                adopt: args.adopt,
+                force_upgrade: d.force_upgrade,
+                concurrency: d.concurrency,
+                output: d.output.output,
+                upgrade: Some((&inputs.instance, wait.duration())),
+            };
+            apply::run(&p, &helm, &cleared, &interrupt, &how).await
+        })
+        .await;
     cleared.lock.release(result).await
 }
 

@@ -49,12 +49,13 @@ pub(crate) async fn run(args: &RecoverArgs, ctx: &Context) -> Result<i32> {
     let lock = LockGuard::take(&cluster, &ctx.interrupt).await?;
     let interrupt = lock.interrupt().clone();
     let decisions = BTreeMap::new();
-    let report = executor::execute(
-        &p,
-        &helm,
-        &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
-    )
-    .await;
+    let report = lock
+        .bound(executor::execute(
+            &p,
+            &helm,
+            &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
+        ))
+        .await;
     let report = lock.release(report).await?;
     finish("recover", &p, &helm, &report, args.output.output, "the others were left as they are")
 }

@@ -80,20 +80,21 @@ pub(crate) async fn run(args: &UninstallArgs, ctx: &Context) -> Result<i32> {
     }
     let lock = LockGuard::take(&cluster, &ctx.interrupt).await?;
     let interrupt = lock.interrupt().clone();
-    let result = async {
-        let decisions = BTreeMap::new();
-        let report = executor::execute(
-            &p,
-            &helm,
-            &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
-        )
-        .await?;
-        if report.failed().is_empty() && !report.interrupted {
-            delete_or_keep(&cluster, &claims, args.delete_data).await?;
-        }
-        finish("uninstall", &p, &helm, &report, args.output.output, "earlier tiers were left in place")
-    }
-    .await;
+    let result = lock
+        .bound(async {
+            let decisions = BTreeMap::new();
+            let report = executor::execute(
+                &p,
+                &helm,
+                &Options { concurrency: None, interrupt: &interrupt, decisions: &decisions },
+            )
+            .await?;
+            if report.failed().is_empty() && !report.interrupted {
+                delete_or_keep(&cluster, &claims, args.delete_data).await?;
+            }
+            finish("uninstall", &p, &helm, &report, args.output.output, "earlier tiers were left in place")
+        })
+        .await;
     lock.release(result).await
 }
 

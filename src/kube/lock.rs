@@ -149,6 +149,10 @@ impl Lock {
     /// How long a run that lost the lock lets its children cancel themselves before it kills
     /// them: shorter than the margin it gave the lock up with.
     pub(crate) const GRACE: Duration = Duration::from_secs(5);
+    /// How long after the loss the run's remaining work is dropped, whatever it waits for (an API
+    /// request stalled with the renewals gets no answer for minutes): after [`Lock::GRACE`], before
+    /// others could take the lease over.
+    pub(crate) const ABANDON: Duration = Duration::from_secs(7);
 
     /// Takes the namespace's lock. A lease held by another run is watched: it is refused (naming
     /// its holder) as soon as the holder renews it, taken over when it stayed unchanged for its
@@ -174,9 +178,10 @@ impl Lock {
             };
             let record = Record::of(&existing);
             let other = record.holder.clone().unwrap_or_default();
+            let first_look = observer.first.is_none();
             match observer.look(record, duration_of(&existing), Instant::now()) {
                 Seen::Waiting => {
-                    if observer.first.as_ref().is_some_and(|(_, at)| at.elapsed().is_zero()) {
+                    if first_look {
                         crate::output::note(&format!(
                             "panda-install: namespace {} is locked by {other}: watching whether it still renews the lock",
                             cluster.namespace
@@ -400,6 +405,6 @@ mod tests {
         assert!(give_up_at(t0) < t0 + LEASE);
         // a stalled renewal is cut off at the deadline: its timeout is shorter than the period
         assert!(REQUEST_TIMEOUT < RENEW_EVERY && RENEW_EVERY < LEASE - SAFETY);
-        assert!(Lock::GRACE < SAFETY);
+        assert!(Lock::GRACE < Lock::ABANDON && Lock::ABANDON < SAFETY);
     }
 }

@@ -115,10 +115,17 @@ fn secrets_step(req: &Request, catalog: &Catalog, file: &SecretsFile) -> Step {
     Step { release, action: action(req) }
 }
 
-fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Option<String>) {
+/// The values files of component `c`, layered in this order after the chart's own: per experiment
+/// layer (a site experiment's base first) its experiment file and its `<c>.yaml`, then the
+/// `--values` given for `c`; and a note when the experiment has no file for `c`.
+pub(crate) fn component_values(
+    selection: &Selection,
+    catalog: &Catalog,
+    c: Component,
+) -> (Vec<ValuesFile>, Option<String>) {
     let mut values = Vec::new();
     let mut note = None;
-    if let Some(experiment) = &req.selection.experiment {
+    if let Some(experiment) = &selection.experiment {
         // a site experiment's base first (its experiment file, its component file), then its own
         let layers = catalog.experiments.get(experiment).map(|e| e.layers()).unwrap_or_default();
         for layer in layers {
@@ -135,9 +142,14 @@ fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Opti
             ))
         }
     }
-    for (_, path) in req.selection.extra_values.iter().filter(|(comp, _)| *comp == c) {
+    for (_, path) in selection.extra_values.iter().filter(|(comp, _)| *comp == c) {
         values.push(ValuesFile::file(path.clone(), Layer::User));
     }
+    (values, note)
+}
+
+fn component_step(req: &Request, catalog: &Catalog, c: Component) -> (Step, Option<String>) {
+    let (values, note) = component_values(req.selection, catalog, c);
     let mut sets = vec![
         Set::string("global.affix", req.instance.affix.as_str()),
         Set::string("global.secretsRelease", req.instance.secrets_release()),

@@ -1,13 +1,15 @@
 //! The one way a mutating command holds the namespace lock: taken before its first change,
 //! renewed while it runs, released at its end. A lost lock stops the running children at once
 //! (SIGTERM, then SIGKILL after [`Lock::GRACE`], before another run could take the lease over);
-//! a guard dropped without `release` stops renewing (its stopper ends with the lock), so the
-//! lease expires.
+//! the command's work under the lock ([`LockGuard::bound`]) is dropped [`Lock::ABANDON`] after
+//! the loss, whatever it waits for; a guard dropped without `release` stops renewing (its stopper
+//! ends with the lock), so the lease expires.
 
 use super::interrupt::Interrupt;
 use crate::error::{Error, Result};
 use crate::kube::lock::Lock;
 use crate::kube::Cluster;
+use std::future::Future;
 use tokio::task::JoinHandle;
 
 pub(crate) struct LockGuard {
@@ -36,6 +38,27 @@ impl LockGuard {
     /// The command's interrupt, raised also when the lock is lost.
     pub(crate) fn interrupt(&self) -> &Interrupt {
         &self.interrupt
+    }
+
+    /// Runs `work` (the command's steps under the lock). When the lock is lost, `work` has
+    /// [`Lock::ABANDON`] to notice and end (its children are stopped meanwhile); then it is
+    /// dropped (an API request of a connection stalled with the renewals is abandoned) and the
+    /// result is [`Error::LockLost`].
+    pub(crate) async fn bound<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let mut lost = self.lock.lost_signal();
+        let abandoned = async move {
+            if lost.wait_for(|l| *l).await.is_err() {
+                std::future::pending::<()>().await; // the lock is gone: nothing can be lost
+            }
+            tokio::time::sleep(Lock::ABANDON).await;
+        };
+        tokio::select! {
+            result = work => result,
+            () = abandoned => {
+                tracing::warn!("the run's remaining work was abandoned {} s after the lock was lost", Lock::ABANDON.as_secs());
+                Err(lock_lost())
+            }
+        }
     }
 
     /// Releases the lock (waiting for a renewal in flight). A run that lost it ends with

@@ -47,7 +47,7 @@ pub(crate) async fn check(checks: &Checks<'_>, helm: &Helm, interrupt: &Interrup
     cluster.ensure_namespace(checks.create_namespace).await?;
     let lock = LockGuard::take(&cluster, interrupt).await?;
     let interrupt = lock.interrupt().clone();
-    match check_releases(checks, &cluster, helm, &interrupt).await {
+    match lock.bound(check_releases(checks, &cluster, helm, &interrupt)).await {
         Ok(releases) => Ok(Cleared { cluster, lock, releases }),
         Err(e) => lock.release(Err(e)).await,
     }

@@ -4,6 +4,7 @@
 
 pub(crate) mod affix;
 pub(crate) mod catalog;
+pub(crate) mod chart_image;
 pub(crate) mod compat;
 pub(crate) mod component;
 pub(crate) mod helm_version;

@@ -47,7 +47,7 @@ pub fn documents(manifests: &str) -> Vec<Value> {
 }
 
 /// `panda-install --template` with the given helm and arguments; returns the rendered documents.
-fn template(helm: &Path, args: &[&str]) -> Vec<Value> {
+pub fn template(helm: &Path, args: &[&str]) -> Vec<Value> {
     prepare_charts(helm);
     let out = panda_install().arg("--template").args(args).arg("--helm").arg(helm).output().unwrap();
     assert!(

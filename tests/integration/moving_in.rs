@@ -406,7 +406,7 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
     assert!(first.status.success(), "{}", text(&first));
     migrate(&ns.0, "restore", &[]);
     // the restore Job's pods are a peer the database's rendered NetworkPolicy admits
-    let job = json(&["get", "job", "panda-migrate-harvester-mariadb-restore", "-n", &ns.0, "-o", "json"]);
+    let job = json(&["get", "job", "test-migrate-harvester-mariadb-restore", "-n", &ns.0, "-o", "json"]);
     let labels = &job["spec"]["template"]["metadata"]["labels"];
     let policy = json(&["get", "networkpolicy", "test-harvester-mariadb", "-n", &ns.0, "-o", "json"]);
     let admitted = policy["spec"]["ingress"]
@@ -461,7 +461,7 @@ fn a_bin_install_deployment_is_refused_then_adopted_with_its_data() {
     assert!(again.status.success(), "{}", text(&again));
     assert!(String::from_utf8_lossy(&again.stdout).matches("unchanged").count() >= 7, "{}", text(&again));
 
-    let job = json(&["get", "job", "panda-migrate-harvester-mariadb-restore", "-n", &ns.0, "-o", "json"]);
+    let job = json(&["get", "job", "test-migrate-harvester-mariadb-restore", "-n", &ns.0, "-o", "json"]);
     let env = job["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
     assert!(env.contains("test-secrets-harvester-envs") && !env.contains(CANARY), "{env}");
     let claim = json(&["get", "pvc", "panda-migrate-harvester-mariadb", "-n", &ns.0, "-o", "json"]);
@@ -566,4 +566,85 @@ fn migrate_data_dry_run_takes_the_image_given_and_refuses_a_malformed_one() {
     let bad = panda_install().args(args).args(["--image", "a b"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(64), "{}", text(&bad));
     assert!(text(&bad).contains("--image"), "{}", text(&bad));
+}
+
+/// The migrate-data Jobs pull what the charts' database pods pull: an experiment's registry
+/// mirror and pull Secrets (global and the sub-chart's own), read by panda-install from the values
+/// it layers, equal the database workload helm renders from the same values; the Job's name
+/// carries the instance's affix.
+#[test]
+#[ignore = "needs helm: run scripts/test"]
+fn migrate_data_jobs_pull_what_the_charts_database_pods_pull() {
+    let helm = helm4();
+    let dir = tempfile::tempdir().unwrap();
+    let stores = [
+        ("harvester-mariadb", "harvester", "mariadb"),
+        ("iam-mariadb", "iam", "mariadb"),
+        ("idds-postgres", "idds", "postgres"),
+    ];
+    let mut values = Vec::new();
+    for (_, component, sub) in stores {
+        let file = dir.path().join(format!("{component}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "global:\n  imageRegistryMirrors: {{docker.io: mirror.example.org/hub}}\n  imagePullSecrets: [site-pull]\n\
+                 {sub}:\n  imagePullSecrets: [{{name: {sub}-pull}}]\n"
+            ),
+        )
+        .unwrap();
+        values.push(format!("{component}={}", file.display()));
+    }
+    let mut args = vec![
+        "--secrets",
+        TEST_SECRETS,
+        "-n",
+        "panda",
+        "-a",
+        "test-",
+        "-e",
+        "dev",
+        "-c",
+        "harvester,iam,idds",
+    ];
+    for v in &values {
+        args.extend(["--values", v.as_str()]);
+    }
+    let docs = crate::charts::template(&helm, &args);
+    for ((store, component, sub), values) in stores.iter().zip(&values) {
+        let name = format!("test-{component}-{sub}");
+        let workload = docs
+            .iter()
+            .find(|d| d["kind"] == "StatefulSet" && d["metadata"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no StatefulSet {name} rendered"));
+        let pod = &workload["spec"]["template"]["spec"];
+        assert!(
+            pod["containers"][0]["image"].as_str().unwrap().starts_with("mirror.example.org/hub/"),
+            "{pod}"
+        );
+        let out = panda_install()
+            .args([
+                "migrate-data",
+                "restore",
+                store,
+                "-n",
+                "panda",
+                "-a",
+                "test-",
+                "--dry-run",
+                "--output",
+                "json",
+            ])
+            .args(["-e", "dev", "--values", values])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let job = &printed[0];
+        assert_eq!(job["metadata"]["name"], format!("test-migrate-{store}-restore"));
+        let spec = &job["spec"]["template"]["spec"];
+        assert_eq!(spec["containers"][0]["image"], pod["containers"][0]["image"], "{store}");
+        assert_eq!(spec["imagePullSecrets"], pod["imagePullSecrets"], "{store}");
+        assert_eq!(spec["imagePullSecrets"][0]["name"], format!("{sub}-pull"), "{spec}");
+    }
 }

@@ -72,7 +72,7 @@ pub(crate) async fn run(args: &SecretsDeployArgs, ctx: &Context) -> Result<i32> 
         output: args.output.output,
         upgrade: None,
     };
-    let code = apply::run(&p, &helm, &cleared, &interrupt, &how).await;
+    let code = cleared.lock.bound(apply::run(&p, &helm, &cleared, &interrupt, &how)).await;
     let code = cleared.lock.release(code).await;
     let code = code?;
     output::note(

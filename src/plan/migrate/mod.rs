@@ -6,6 +6,7 @@
 //! of every table; the restore fails when a count differs. PanDA's PostgreSQL and ActiveMQ keep
 //! their claims (`existingClaim`, set by `import`). Pure: the Jobs as objects.
 
+use crate::settings::instance::Instance;
 use serde_json::{json, Value};
 
 /// Which half of the copy.
@@ -42,8 +43,6 @@ pub(crate) struct StoreInfo {
     pub(crate) component: crate::settings::component::Component,
     /// Its sub-chart: the new database's Service is `<release>-<sub>`.
     pub(crate) sub: &'static str,
-    /// The new database's image (its client does the work): the chart's own.
-    pub(crate) image: &'static str,
     pub(crate) port: u16,
     pub(crate) script: &'static str,
     /// The secrets chart's Secret suffix holding the credentials (upstream's has the same keys).
@@ -68,7 +67,6 @@ impl Store {
                 name: "harvester-mariadb",
                 component: Component::Harvester,
                 sub: "mariadb",
-                image: "docker.io/library/mariadb:11.4.7",
                 port: 3306,
                 script: MARIADB,
                 secret_suffix: "harvester-envs",
@@ -81,7 +79,6 @@ impl Store {
                 name: "iam-mariadb",
                 component: Component::Iam,
                 sub: "mariadb",
-                image: "docker.io/library/mariadb:11.4.8",
                 port: 3306,
                 script: MARIADB,
                 secret_suffix: "iam-db-envs",
@@ -94,7 +91,6 @@ impl Store {
                 name: "idds-postgres",
                 component: Component::Idds,
                 sub: "postgres",
-                image: "docker.io/library/postgres:16.14",
                 port: 5432,
                 script: POSTGRES,
                 secret_suffix: "idds-db-envs",
@@ -125,13 +121,20 @@ pub(crate) struct Request {
     pub(crate) claim: String,
     pub(crate) size: String,
     pub(crate) deadline_seconds: u64,
-    /// The Job's image instead of the store's own (`--image`: a mirror, or the test bed's
-    /// registry-less images); it must carry the same client tools.
-    pub(crate) image: Option<String>,
+    /// The Job's name (the instance's affix applied: [`job_name`]).
+    pub(crate) job: String,
+    /// The Job's image: the new database's as the charts derive it (its sub-chart's image with
+    /// the experiment's registry mirrors), or `--image` (a mirror, or the test bed's
+    /// registry-less images; it must carry the same client tools).
+    pub(crate) image: String,
+    /// The image pull Secrets the charts give the database's pods.
+    pub(crate) pull_secrets: Vec<String>,
 }
 
-pub(crate) fn job_name(store: Store, phase: Phase) -> String {
-    format!("panda-migrate-{}-{}", store.info().name, phase.name())
+/// `<affix>migrate-<store>-<phase>` (`panda-migrate-...` for the default affix): two instances
+/// of one namespace never share a Job.
+pub(crate) fn job_name(instance: &Instance, store: Store, phase: Phase) -> String {
+    instance.affix.apply(&format!("migrate-{}-{}", store.info().name, phase.name()))
 }
 
 pub(crate) fn default_claim(store: Store) -> String {
@@ -203,11 +206,12 @@ pub(crate) fn job(req: &Request) -> Value {
     ];
     env.push(json!({"name": "DUMP_DIR", "value": "/dump"}));
     script_job(&ScriptJob {
-        name: job_name(req.store, req.phase),
+        name: req.job.clone(),
         namespace: &req.namespace,
         labels: job_labels(req),
         container: "migrate",
-        image: req.image.as_deref().unwrap_or(info.image),
+        image: &req.image,
+        pull_secrets: &req.pull_secrets,
         script: info.script,
         env,
         mount: "/dump",
@@ -225,6 +229,8 @@ pub(crate) struct ScriptJob<'a> {
     pub(crate) labels: Value,
     pub(crate) container: &'a str,
     pub(crate) image: &'a str,
+    /// Names of the pod's image pull Secrets.
+    pub(crate) pull_secrets: &'a [String],
     pub(crate) script: &'a str,
     /// The container's env (HOME=/tmp is added).
     pub(crate) env: Vec<Value>,
@@ -237,7 +243,7 @@ pub(crate) struct ScriptJob<'a> {
 pub(crate) fn script_job(j: &ScriptJob<'_>) -> Value {
     let mut env = j.env.clone();
     env.push(json!({"name": "HOME", "value": "/tmp"}));
-    json!({
+    let mut job = json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": j.name, "namespace": j.namespace, "labels": j.labels},
@@ -283,7 +289,12 @@ pub(crate) fn script_job(j: &ScriptJob<'_>) -> Value {
                 },
             },
         },
-    })
+    });
+    if !j.pull_secrets.is_empty() {
+        let names: Vec<Value> = j.pull_secrets.iter().map(|n| json!({ "name": n })).collect();
+        job["spec"]["template"]["spec"]["imagePullSecrets"] = Value::Array(names);
+    }
+    job
 }
 
 /// An image reference given on the command line: non-empty, no whitespace or control characters.
@@ -320,7 +331,9 @@ mod tests {
             claim: default_claim(store),
             size: "10Gi".into(),
             deadline_seconds: 600,
-            image: None,
+            job: job_name(&Instance::default_affix(), store, phase),
+            image: "docker.io/library/mariadb:11.4.7".into(),
+            pull_secrets: vec![],
         }
     }
 
@@ -328,7 +341,7 @@ mod tests {
     fn the_job_runs_the_script_with_credentials_from_the_secret() {
         let dump = job(&request(Store::HarvesterMariadb, Phase::Dump));
         let c = &dump["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(dump["metadata"]["name"], "panda-migrate-harvester-mariadb-dump");
+        assert_eq!(dump["metadata"]["name"], "test-migrate-harvester-mariadb-dump");
         assert_eq!(c["command"][2], MARIADB);
         let env = c["env"].as_array().unwrap();
         let get = |n: &str| env.iter().find(|e| e["name"] == n).unwrap().clone();
@@ -356,33 +369,36 @@ mod tests {
     }
 
     #[test]
-    fn an_image_given_replaces_the_stores_own() {
-        let image = |job: &Value| job["spec"]["template"]["spec"]["containers"][0]["image"].clone();
-        let own = job(&request(Store::IddsPostgres, Phase::Dump));
-        assert_eq!(image(&own), "docker.io/library/postgres:16.14");
-        let mut req = request(Store::IddsPostgres, Phase::Dump);
-        req.image = Some("bed.local/postgres:15".into());
-        assert_eq!(image(&job(&req)), "bed.local/postgres:15");
+    fn the_job_pulls_its_image_with_the_charts_pull_secrets_and_carries_the_affix() {
+        let mut req = request(Store::IddsPostgres, Phase::Restore);
+        let spec = |req: &Request| job(req)["spec"]["template"]["spec"].clone();
+        assert!(spec(&req).get("imagePullSecrets").is_none(), "no pull Secrets: no key");
+        req.image = "mirror.example.org/hub/library/postgres:16.14".into();
+        req.pull_secrets = vec!["site-pull".into(), "own".into()];
+        let s = spec(&req);
+        assert_eq!(s["containers"][0]["image"], "mirror.example.org/hub/library/postgres:16.14");
+        assert_eq!(s["imagePullSecrets"], json!([{"name": "site-pull"}, {"name": "own"}]));
+        let test = Instance::from_flag("test-").unwrap();
+        assert_eq!(
+            job_name(&test, Store::IddsPostgres, Phase::Restore),
+            "test-migrate-idds-postgres-restore"
+        );
+        let suffixed = Instance::from_flag("-blah").unwrap();
+        assert_eq!(job_name(&suffixed, Store::IamMariadb, Phase::Dump), "migrate-iam-mariadb-dump-blah");
+        // bin/install's affix gives the names of earlier versions
+        assert_eq!(
+            job_name(&Instance::from_flag("panda-").unwrap(), Store::HarvesterMariadb, Phase::Dump),
+            "panda-migrate-harvester-mariadb-dump"
+        );
+        // the longest affix keeps every Job name a valid label value (the job-name label)
+        let longest =
+            Instance::from_flag(&format!("{}-", "a".repeat(crate::settings::affix::MAX_LEN - 1))).unwrap();
+        for store in [Store::HarvesterMariadb, Store::IamMariadb, Store::IddsPostgres] {
+            for phase in [Phase::Dump, Phase::Restore] {
+                assert!(job_name(&longest, store, phase).len() <= 63);
+            }
+        }
         assert!(check_image("bed.local/postgres:15").is_ok());
         assert!(check_image("").is_err() && check_image("a b").is_err());
-    }
-
-    #[test]
-    fn images_are_the_charts_own() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for (store, chart) in [
-            (Store::HarvesterMariadb, "harvester/charts/mariadb"),
-            (Store::IamMariadb, "iam/charts/mariadb"),
-            (Store::IddsPostgres, "idds/charts/postgres"),
-        ] {
-            let path = root.join("helm").join(chart).join("values.yaml");
-            let values = crate::settings::yaml::load_mapping(&path).unwrap();
-            let image = format!(
-                "{}:{}",
-                values["image"]["repository"].as_str().unwrap(),
-                values["image"]["tag"].as_str().unwrap()
-            );
-            assert_eq!(store.info().image, image, "{chart}");
-        }
     }
 }

@@ -236,6 +236,7 @@ pub(crate) fn job(req: &SchemaJob) -> Value {
         labels: labels(),
         container: "schema",
         image: &req.image,
+        pull_secrets: &[],
         script: SCHEMA_SCRIPT,
         env,
         mount: "/backup",
