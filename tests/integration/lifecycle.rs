@@ -9,14 +9,12 @@ use crate::support::{
     Namespace, TEST_SECRETS,
 };
 use serde_json::Value;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RELEASE_FAILED: i32 = 70;
 const PREFLIGHT: i32 = 75;
-const INTERRUPTED: i32 = 130;
 const DELAY: &str = "pod-ready.stage.kwok.x-k8s.io/delay";
 
 /// The sub-charts of a component, read from its Chart.yaml (`condition: <sub>.enabled`).
@@ -139,37 +137,6 @@ pub fn wait_for_status(helm: &Path, ns: &str, release: &str, status: &str, limit
         std::thread::sleep(Duration::from_millis(200));
     }
     panic!("{release} never reached {status}: {:?}", helm_releases(helm, ns));
-}
-
-#[test]
-#[ignore = "needs the test bed and its tools: run scripts/test"]
-fn sigint_mid_tier_exits_130_and_leaves_no_pending_release() {
-    testbed();
-    let helm = helm4();
-    prepare_charts(&helm);
-    let ns = Namespace::new("sigint");
-    let dir = tempfile::tempdir().unwrap();
-    let files = [
-        ("msgsvc", delay_values(dir.path(), "msgsvc", "60s")),
-        ("iam", delay_values(dir.path(), "iam", "60s")),
-    ];
-    let mut child = install_cmd(&helm, &ns.0, &values_flags(&files))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_status(&helm, &ns.0, "test-msgsvc", "pending-install", Duration::from_secs(60));
-    let sent = Instant::now();
-    let sigint = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(sigint.success());
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    assert_eq!(status.code(), Some(INTERRUPTED), "{stderr}");
-    println!("exited {:.1}s after SIGINT", sent.elapsed().as_secs_f64());
-    let releases = helm_releases(&helm, &ns.0);
-    assert!(releases.iter().all(|(_, s)| !s.starts_with("pending")), "{releases:?}");
-    assert!(!releases.iter().any(|(n, _)| n == "test-panda"), "tier 2 started: {releases:?}");
 }
 
 #[test]
