@@ -35,9 +35,13 @@ pub(crate) async fn run(args: &MigrateDataArgs, ctx: &Context) -> Result<i32> {
     let catalog = ctx.catalog_with_site(&args.root, &args.site)?;
     let chart = chart_image(args, &catalog)?;
     let cluster = if args.dry_run { None } else { Some(Cluster::connect(&target).await?) };
-    let instance = match (&cluster, args.instance.affix.as_deref()) {
+    let releases = match &cluster {
+        Some(c) => Some(c.releases().await?),
+        None => None,
+    };
+    let instance = match (&releases, args.instance.affix.as_deref()) {
         (_, Some(flag)) => Instance::from_flag(flag)?,
-        (Some(c), None) => instance::find(None, &c.releases().await?, &catalog, &target.namespace)?,
+        (Some(r), None) => instance::find(None, r, &catalog, &target.namespace)?,
         (None, None) => Instance::default_affix(),
     };
     let host = match (&args.host, args.phase) {
@@ -49,12 +53,16 @@ pub(crate) async fn run(args: &MigrateDataArgs, ctx: &Context) -> Result<i32> {
             ))
         }
     };
+    let policy_peer =
+        migrate::policy_peer(args.phase, args.store, &host, &instance.release(info.component), |r| {
+            releases.as_ref().is_some_and(|all| all.get(r).is_some())
+        });
     let req = Request {
+        policy_peer,
         phase: args.phase,
         store: args.store,
         namespace: target.namespace.clone(),
         host,
-        release: instance.release(info.component),
         database,
         secret: args
             .secret

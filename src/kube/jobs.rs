@@ -9,6 +9,37 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, Propagatio
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
+/// How long a pod may wait for one of [`STUCK_REASONS`] before the Job is given up: long enough for
+/// a Secret created a moment late, short of the Job's own deadline.
+const STUCK_GRACE: Duration = Duration::from_secs(20);
+
+/// Waiting reasons of a container that only an operator can clear: a missing Secret, ConfigMap or
+/// key, an image that is not there.
+const STUCK_REASONS: [&str; 6] = [
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "ErrImageNeverPull",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+];
+
+/// "container <name>: <reason>: <message>" of the first container of the pod that waits for one of
+/// [`STUCK_REASONS`].
+fn stuck_reason(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    let all =
+        status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+    all.into_iter().find_map(|c| {
+        let waiting = c.state.as_ref()?.waiting.as_ref()?;
+        let reason = waiting.reason.as_deref()?;
+        STUCK_REASONS.contains(&reason).then(|| match waiting.message.as_deref() {
+            Some(m) if !m.is_empty() => format!("container {}: {reason}: {m}", c.name),
+            _ => format!("container {}: {reason}", c.name),
+        })
+    })
+}
+
 /// How a Job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JobOutcome {
@@ -66,6 +97,8 @@ impl Cluster {
             .await
             .map_err(|e| failed(&format!("create Job {name}"), e))?;
         let deadline = Instant::now() + timeout;
+        let mut stuck_since: Option<Instant> = None;
+        let mut polls = 0u32;
         let succeeded = loop {
             let current = api.get(&name).await.map_err(|e| failed(&format!("read Job {name}"), e))?;
             let conditions = current.status.and_then(|s| s.conditions).unwrap_or_default();
@@ -82,9 +115,36 @@ impl Cluster {
                     timeout.as_secs()
                 )));
             }
+            polls += 1;
+            if polls.is_multiple_of(4) {
+                match self.job_pod_stuck(&name).await? {
+                    None => stuck_since = None,
+                    Some(why) => {
+                        let since = *stuck_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= STUCK_GRACE {
+                            let _ = api.delete(&name, &background).await;
+                            return Err(Error::ReleaseFailed(format!(
+                                "Job {name} cannot start its pod: {why} (the Job was deleted; fix that and run \
+                                 the command again)"
+                            )));
+                        }
+                    }
+                }
+            }
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
         Ok(JobOutcome { succeeded, log: self.job_log(&name).await })
+    }
+
+    /// Why the Job's pod cannot start, when a container waits for a reason that does not clear by
+    /// itself (see [`stuck_reason`]).
+    async fn job_pod_stuck(&self, job: &str) -> Result<Option<String>> {
+        let pods: Api<Pod> = self.api();
+        let list = pods
+            .list(&ListParams::default().labels(&format!("job-name={job}")))
+            .await
+            .map_err(|e| failed(&format!("list the pods of Job {job}"), e))?;
+        Ok(list.items.iter().find_map(stuck_reason))
     }
 
     /// The log of a Job's pod; a log that cannot be read says why (the Job's status decided).
@@ -103,5 +163,37 @@ impl Cluster {
             Ok(text) => text,
             Err(e) => format!("({})\n", super::sentence(&format!("read the log of pod {pod}"), &e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(state: Value) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "status": {"containerStatuses": [{"name": "migrate", "image": "i", "imageID": "", "ready": false,
+                "restartCount": 0, "state": state}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_missing_secret_key_is_a_stuck_pod_named_with_the_kubelets_message() {
+        let p = pod(json!({"waiting": {"reason": "CreateContainerConfigError",
+            "message": "couldn't find key IDDS_USER in Secret panda/blah-secrets-idds-envs"}}));
+        assert_eq!(
+            stuck_reason(&p).as_deref(),
+            Some("container migrate: CreateContainerConfigError: couldn't find key IDDS_USER in Secret panda/blah-secrets-idds-envs")
+        );
+    }
+
+    #[test]
+    fn a_pod_that_is_starting_or_running_is_not_stuck() {
+        assert_eq!(stuck_reason(&pod(json!({"waiting": {"reason": "ContainerCreating"}}))), None);
+        assert_eq!(stuck_reason(&pod(json!({"running": {}}))), None);
+        assert_eq!(stuck_reason(&Pod::default()), None);
     }
 }

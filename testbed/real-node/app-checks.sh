@@ -106,7 +106,7 @@ run_one_shot() { # same args as one_shot_pod: prints the pod's last log line, or
 psql_script() { # prefix, sql
   local p=$1
   cat <<EOF
-export PGPASSWORD=\$${p}_PASSWORD PGCONNECT_TIMEOUT=3
+export PGPASSWORD=\$${p}_PASSWORD PGCONNECT_TIMEOUT=3 PGOPTIONS="-c client_min_messages=warning"
 schema=\${${p}_SCHEMAPANDA:-\${${p}_SCHEMA:-public}}
 for i in \$(seq 15); do
   if out=\$(printf '%s\n' $(printf '%q' "$2") | psql -w -Atq -v ON_ERROR_STOP=1 -v schema="\$schema" -h "\$${p}_HOST.$app_ns.svc.cluster.local" -p "\$${p}_PORT" -U "\$${p}_USER" -d "\$${p}_NAME" -f - 2>&1); then
@@ -177,7 +177,7 @@ print(json.dumps(p))' <<<"$policy" | kubectl replace -f - >/dev/null
   # break: a wrong password in the server's Secret is refused by PostgreSQL at login
   copy_secret blah-secrets-panda-envs "$app_ns" "$app_ns" bed-wrong-password 'd["PANDA_DB_PASSWORD"] += "-wrong"'
   got=$(as_server_sql db-wrong-password "$app_ns" "$schema_sql" bed-wrong-password)
-  check "break: a wrong PANDA_DB_PASSWORD is refused at login (got: ${got:0:160})" \
+  check "break: a wrong PANDA_DB_PASSWORD is refused at login (got: ${got: -100})" \
     grep -q '^failed.*password authentication failed for user "panda"' <<<"$got"
   kubectl -n "$app_ns" delete secret bed-wrong-password >/dev/null
 }
@@ -206,8 +206,145 @@ for cm in json.load(sys.stdin)["items"]:
   check "the idds account, a reader of $dest only, may not write to it (got: ${got:0:120})" grep -q '^refused' <<<"$got"
 }
 
+# ---------- backups, migrate-data ----------
+
+iam_sql() { # sql: as root in IAM's MariaDB pod (the password from the pod's own environment)
+  kubectl -n "$app_ns" exec blah-iam-mariadb-0 -c mariadb -- sh -c 'MYSQL_PWD=$MARIADB_ROOT_PASSWORD exec mariadb -uroot -N -B -e "$1"' sh "$1" 2>&1
+}
+job_done() { # job name: waits for Complete or Failed (120 s); prints the last log line, or "failed: <log tail>"
+  local c
+  for _ in $(seq 240); do
+    c=$(kubectl -n "$app_ns" get job "$1" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type} {end}')
+    case $c in *Complete*) kubectl -n "$app_ns" logs "job/$1" | tail -1; return ;; *Failed*) break ;; esac
+    sleep 0.5
+  done
+  echo "failed (${c:-running}): $(kubectl -n "$app_ns" logs "job/$1" 2>&1 | tail -3 | tr '\n' ' ')"
+}
+
+# IAM's MariaDB backup CronJob (on in every experiment): a Job from it dumps; the same pod template with
+# "restore latest" (docs/charts.md, "Backups") loads the dump back.
+check_backup_restore() {
+  local marker got
+  marker=bed-$RANDOM$RANDOM
+  got=$(iam_sql "create database if not exists bed_check; create or replace table bed_check.marker (v varchar(64)); insert into bed_check.marker values ('$marker'); select v from bed_check.marker")
+  [ "$got" = "$marker" ] || { fail "a marker row written into IAM's MariaDB (got: $got)"; return; }
+  kubectl -n "$app_ns" create job bed-backup-now --from=cronjob/blah-iam-mariadb-backup >/dev/null
+  got=$(job_done bed-backup-now)
+  check "the backup CronJob's Job (blah-iam-mariadb-backup) runs to completion on the node (got: $got)" grep -q '^wrote /backup/all-.*\.sql\.gz' <<<"$got"
+  iam_sql "drop database bed_check" >/dev/null
+  kubectl -n "$app_ns" get cronjob blah-iam-mariadb-backup -o json | python3 -c '
+import json, sys
+cj = json.load(sys.stdin)
+t = cj["spec"]["jobTemplate"]
+t["spec"]["template"]["spec"]["containers"][0]["args"] = ["restore", "latest"]
+print(json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "bed-restore-now", "namespace": cj["metadata"]["namespace"]}, "spec": t["spec"]}))' | apply
+  got=$(job_done bed-restore-now)
+  check "the same pod template with \"restore latest\" runs to completion (got: $got)" grep -q '^restored /backup/all-' <<<"$got"
+  got=$(iam_sql "select v from bed_check.marker")
+  check "the dump restored the dropped database: the marker row is back (got: $got)" test "$got" = "$marker"
+  kubectl -n "$app_ns" delete job bed-backup-now bed-restore-now --wait=false >/dev/null
+  iam_sql "drop database bed_check" >/dev/null
+}
+
+# panda-install migrate-data dump and restore of iDDS' PostgreSQL (the same instance as old and new):
+# Jobs of the overlay's image, through the NetworkPolicies, with the row counts compared by the Job.
+check_migrate_data() {
+  local got out t
+  got=$(as_idds_sql mig-mark "create schema if not exists :schema; drop table if exists :schema.bed_marker; create table :schema.bed_marker (v text); insert into :schema.bed_marker select 'row-' || g from generate_series(1, 3) g; select count(*) from :schema.bed_marker;")
+  [ "$got" = 3 ] || { fail "3 marker rows written into iDDS' PostgreSQL (got: $got)"; return; }
+  # a Secret without the keys the Job reads: the kubelet cannot start the pod; said at once, not at the deadline
+  t=$(now_ms)
+  out=$("$app_bin" migrate-data dump idds-postgres -e dev "${app_values[@]}" -n "$app_ns" --host blah-idds-postgres --secret blah-secrets-panda-envs --claim bed-migrate --size 64Mi 2>&1) || true
+  check "migrate-data with a Secret that lacks the Job's keys stops in $(secs "$t") naming the missing key ($(grep -o "couldn't find key [A-Z_]* in Secret [a-z/-]*" <<<"$out"))" \
+    grep -q "cannot start its pod: container migrate.*couldn't find key IDDS_USER in Secret $app_ns/blah-secrets-panda-envs" <<<"$out"
+  t=$(now_ms)
+  if out=$("$app_bin" migrate-data dump idds-postgres -e dev "${app_values[@]}" -n "$app_ns" --host blah-idds-postgres --claim bed-migrate --size 64Mi 2>&1); then
+    ok "migrate-data dump idds-postgres: the Job ran on the node ($(secs "$t"); $(grep -o 'dumped: .*' <<<"$out" | head -1))"
+  else
+    fail "migrate-data dump idds-postgres:"; tail -15 <<<"$out" >&2; return
+  fi
+  as_idds_sql mig-drop "drop table :schema.bed_marker;" >/dev/null
+  t=$(now_ms)
+  if out=$("$app_bin" migrate-data restore idds-postgres -e dev "${app_values[@]}" -n "$app_ns" --claim bed-migrate 2>&1); then
+    ok "migrate-data restore idds-postgres: the Job ran, row counts match ($(secs "$t"))"
+  else
+    fail "migrate-data restore idds-postgres:"; tail -15 <<<"$out" >&2; return
+  fi
+  got=$(as_idds_sql mig-count "select count(*) from :schema.bed_marker;")
+  check "the dropped table is back with its 3 rows (got: $got)" test "$got" = 3
+  kubectl -n "$app_ns" delete pvc bed-migrate --wait=false >/dev/null 2>&1
+}
+
+# ---------- a killed process, uninstall and reinstall ----------
+
+status_rc() { "$app_bin" status -n "$app_ns" >"$work/status.out" 2>&1; echo $?; }
+
+check_kill_and_status() {
+  local pod=blah-idds-postgres-0 cid pid rc restarts t
+  rc=$(status_rc)
+  check "status on the real pods: healthy (exit $rc)" test "$rc" = 0
+  cid=$(kubectl -n "$app_ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}')
+  pid=$(ctr --address "$PANDA_TESTBED_DIR/node/containerd/containerd.sock" -n k8s.io task ls | awk -v c="${cid#containerd://}" '$1 == c {print $2}')
+  [ -n "$pid" ] || { fail "the container of $pod has a task on the node ($cid)"; return; }
+  kill -KILL "$pid"
+  t=$(now_ms)
+  for _ in $(seq 60); do rc=$(status_rc); [ "$rc" = 3 ] && break; sleep 0.5; done
+  check "PostgreSQL of iDDS killed (pid $pid on the node): status exits 3 within $(secs "$t") and names blah-idds-postgres ($(grep -m1 'idds-postgres' "$work/status.out" | tr -s ' '))" \
+    bash -c "[ $rc = 3 ] && grep -q 'blah-idds-postgres' '$work/status.out'"
+  t=$(now_ms)
+  for _ in $(seq 180); do rc=$(status_rc); [ "$rc" = 0 ] && break; sleep 0.5; done
+  restarts=$(kubectl -n "$app_ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+  check "the kubelet restarted it (restartCount $restarts) and status is healthy again after $(secs "$t") (exit $rc)" \
+    test "$rc:$restarts" = 0:1
+}
+
+check_reinstall_keeps_data() {
+  local marker got out t
+  marker=bed-$RANDOM$RANDOM
+  got=$(as_server_sql keep-mark "$app_ns" "create table if not exists :schema.bed_keep (v text); delete from :schema.bed_keep; insert into :schema.bed_keep values ('$marker'); select v from :schema.bed_keep;")
+  [ "$got" = "$marker" ] || { fail "a marker row written into PanDA's PostgreSQL (got: $got)"; return; }
+  t=$(now_ms)
+  if ! out=$("$app_bin" uninstall -c panda -n "$app_ns" 2>&1); then fail "uninstall -c panda:"; tail -10 <<<"$out" >&2; return; fi
+  check "uninstall -c panda ($(secs "$t")): the release and its pods are gone, the database claim is kept" \
+    bash -c "! kubectl -n $app_ns get statefulset blah-panda-postgres >/dev/null 2>&1 && kubectl -n $app_ns get pvc data-blah-panda-postgres-0 >/dev/null"
+  t=$(now_ms)
+  if ! out=$("${app_install[@]}" -c panda 2>&1); then fail "reinstall -c panda:"; tail -20 <<<"$out" >&2; return; fi
+  got=$(as_server_sql keep-read "$app_ns" "select v from :schema.bed_keep;")
+  check "reinstall -c panda ($(secs "$t")): the marker row written before the uninstall is read back (got: $got)" test "$got" = "$marker"
+}
+
+# ---------- breaks on a copy of a rendered workload ----------
+
+# A copy of a deployed workload in its own namespace (testbed/real-node/variant.py: claims become
+# emptyDirs, its Secrets and ConfigMaps copied), EDIT applied; prints "ready" or "failed: <log>".
+run_variant() { # namespace, kind/name, python edit of w (the workload) or "pass"
+  local out
+  kubectl create namespace "$1" >/dev/null
+  kubectl -n "$app_ns" get "$2" -o json | python3 testbed/real-node/variant.py "$app_ns" "$1" "$3" | apply
+  out=$(python3 testbed/real-node/variant.py --wait "$1" 90 2>&1)
+  echo "$out"
+  kubectl delete namespace "$1" --wait=false >/dev/null 2>&1
+}
+
+check_breaks() {
+  local got
+  got=$(run_variant bed-variant-control statefulset/blah-idds-postgres pass)
+  check "a copy of iDDS' PostgreSQL StatefulSet in its own namespace becomes Ready (control of the breaks: $got)" test "$got" = ready
+  got=$(run_variant bed-break-emptydir statefulset/blah-idds-postgres 'drop_volume(w, "run")')
+  check "break: without the emptyDir at /var/run/postgresql under the read-only root, PostgreSQL fails (got: ${got:0:200})" \
+    grep -q '^failed.*Read-only file system' <<<"$got"
+  got=$(run_variant bed-break-config deployment/blah-msgsvc-activemq 'move_mount(w, "config", "/etc/panda-activemq-elsewhere")')
+  check "break: ActiveMQ's configuration mounted at another path: the broker's start fails (got: ${got:0:200})" \
+    grep -q '^failed.*/etc/panda-activemq' <<<"$got"
+}
+
 run_app_checks() {
   check_panda_install || return 0
   check_db_traffic
   check_message_path
+  check_backup_restore
+  check_migrate_data
+  check_kill_and_status
+  check_breaks
+  check_reinstall_keeps_data
 }

@@ -159,6 +159,9 @@ dump() {
 load() {
   gzip -dc "$1" | mariadb --defaults-extra-file="$cnf"
 }
+reachable() {
+  mariadb-admin --defaults-extra-file="$cnf" --connect-timeout=3 ping > /dev/null 2>&1
+}
 {{- else }}
 ext=dump
 # libpq reads the password from PGPASSWORD (set from the Secret), never from a command line.
@@ -171,7 +174,21 @@ dump() {
 load() {
   pg_restore --host="$DB_HOST" --port="$DB_PORT" --username="$DB_USER" --dbname="$DB_NAME" --clean --if-exists --no-owner "$1"
 }
+reachable() {
+  pg_isready --quiet --host="$DB_HOST" --port="$DB_PORT" --timeout=3
+}
 {{- end }}
+
+# A NetworkPolicy engine admits a new pod's address a moment after the pod starts (kube-router,
+# Calico): wait up to CONNECT_WAIT seconds (60) for the database before the first real connection.
+for ((waited = 0; ; waited++)); do
+  reachable && break
+  if [ "$waited" -ge "${CONNECT_WAIT:-60}" ]; then
+    echo "database $DB_HOST:$DB_PORT not reachable in ${CONNECT_WAIT:-60} s" >&2
+    exit 1
+  fi
+  sleep 1
+done
 
 if [ "${1:-}" = restore ]; then
   file=${2:?usage: backup.sh restore <file>|latest}

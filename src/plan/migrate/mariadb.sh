@@ -8,6 +8,11 @@ client=(mariadb "--host=$DB_HOST" "--port=$DB_PORT" "--user=$DB_USER" --batch --
 dump="$DUMP_DIR/$STORE.sql"
 counts="$DUMP_DIR/$STORE.counts"
 
+# the server answers (phases.sh waits for it)
+reachable() {
+  mariadb-admin "--host=$DB_HOST" "--port=$DB_PORT" "--user=$DB_USER" --connect-timeout=3 ping > /dev/null 2>&1
+}
+
 # "<table> <rows>" for every base table of the database, sorted by table name
 count_rows() {
   local table rows

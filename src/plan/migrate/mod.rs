@@ -111,9 +111,11 @@ pub(crate) struct Request {
     pub(crate) namespace: String,
     /// The database's host (Service).
     pub(crate) host: String,
-    /// The release of the store's component (the new database's): the restore Job's pods carry
-    /// its instance label and the component `migrate-data`, the peer its NetworkPolicies admit.
-    pub(crate) release: String,
+    /// The release whose database NetworkPolicy must admit the Job: the Job's pods carry its
+    /// instance label and the component `migrate-data`. A restore: the new database's release; a
+    /// dump: the old database's when it is a release of this namespace (`--host` is
+    /// `<release>-<sub>`), else none (another tool's database, no policy of ours in the way).
+    pub(crate) policy_peer: Option<String>,
     pub(crate) database: String,
     /// The Secret with the credentials.
     pub(crate) secret: String,
@@ -150,16 +152,35 @@ fn labels(store: Store) -> Value {
     })
 }
 
-/// The Job's labels: a restore's pods are the `migrate-data` workload of the new database's
-/// release in the charts' NetworkPolicy graph (helm/lib/templates/_networkpolicy.tpl), allowed to
-/// reach that database and nothing else; a dump's are no release's (it reads the old database).
+/// The Job's labels: with a policy peer, its pods are that release's `migrate-data` workload in
+/// the charts' NetworkPolicy graph (helm/lib/templates/_networkpolicy.tpl), allowed to reach its
+/// database and nothing else; without one, no release's.
 fn job_labels(req: &Request) -> Value {
     let mut out = labels(req.store);
-    if req.phase == Phase::Restore {
-        out["app.kubernetes.io/instance"] = json!(req.release);
+    if let Some(release) = &req.policy_peer {
+        out["app.kubernetes.io/instance"] = json!(release);
         out["app.kubernetes.io/component"] = json!("migrate-data");
     }
     out
+}
+
+/// The release whose NetworkPolicy must admit a Job reading or writing `host`: for a restore,
+/// the new database's `release`; for a dump, the release `<r>` of `host` = `<r>-<sub>` when
+/// `deployed(r)`.
+pub(crate) fn policy_peer(
+    phase: Phase,
+    store: Store,
+    host: &str,
+    release: &str,
+    deployed: impl Fn(&str) -> bool,
+) -> Option<String> {
+    match phase {
+        Phase::Restore => Some(release.to_string()),
+        Phase::Dump => host
+            .strip_suffix(&format!("-{}", store.info().sub))
+            .filter(|r| !r.is_empty() && deployed(r))
+            .map(str::to_string),
+    }
 }
 
 /// The claim that keeps the dump; never deleted by helm or panda-install.
@@ -325,7 +346,10 @@ mod tests {
             store,
             namespace: "ns".into(),
             host: "test-harvester-mariadb".into(),
-            release: "test-harvester".into(),
+            policy_peer: match phase {
+                Phase::Restore => Some("test-harvester".into()),
+                Phase::Dump => None,
+            },
             database: "harvester".into(),
             secret: "test-secrets-harvester-envs".into(),
             claim: default_claim(store),
@@ -366,6 +390,17 @@ mod tests {
         assert_eq!(labels(Phase::Restore)["app.kubernetes.io/component"], "migrate-data");
         assert_eq!(labels(Phase::Dump)["app.kubernetes.io/instance"], "harvester-mariadb");
         assert!(labels(Phase::Dump).get("app.kubernetes.io/component").is_none());
+    }
+
+    #[test]
+    fn a_dump_from_a_database_of_a_deployed_release_is_that_releases_migrate_data_workload() {
+        let ours = |r: &str| r == "blah-idds";
+        let peer = |phase, host| policy_peer(phase, Store::IddsPostgres, host, "test-idds", ours);
+        assert_eq!(peer(Phase::Dump, "blah-idds-postgres").as_deref(), Some("blah-idds"));
+        assert_eq!(peer(Phase::Dump, "panda-idds-postgres"), None, "not a release here");
+        assert_eq!(peer(Phase::Dump, "blah-idds-db"), None, "not the sub-chart's Service");
+        assert_eq!(peer(Phase::Dump, "-postgres"), None);
+        assert_eq!(peer(Phase::Restore, "blah-idds-postgres").as_deref(), Some("test-idds"));
     }
 
     #[test]

@@ -6,6 +6,17 @@ summary() {
   awk '{ tables++; rows += $2 } END { printf "%d tables, %d rows\n", tables, rows }' "$1"
 }
 
+# A NetworkPolicy engine admits a new pod's address a moment after the pod starts (kube-router,
+# Calico): wait up to CONNECT_WAIT seconds (60) for the database before the first real connection.
+for ((waited = 0; ; waited++)); do
+  reachable && break
+  if [ "$waited" -ge "${CONNECT_WAIT:-60}" ]; then
+    echo "database $DB_HOST:$DB_PORT not reachable in ${CONNECT_WAIT:-60} s" >&2
+    exit 1
+  fi
+  sleep 1
+done
+
 case "$PHASE" in
   dump)
     echo "dumping database $DB_NAME from $DB_HOST:$DB_PORT"

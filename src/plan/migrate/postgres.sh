@@ -12,6 +12,11 @@ query() {
   psql --no-psqlrc --no-align --tuples-only --set=ON_ERROR_STOP=1 --command="$1"
 }
 
+# the server answers (phases.sh waits for it)
+reachable() {
+  pg_isready --quiet --timeout=3
+}
+
 # "<schema>.<table> <rows>" for every base table outside the system schemas, sorted
 count_rows() {
   local table rows
