@@ -16,6 +16,9 @@ import sys
 import time
 
 
+CAUSES = ("Read-only file system", "No such file", "Permission denied", "FATAL", "rror")
+
+
 def kubectl(*args):
     return subprocess.run(["kubectl", *args], check=True, capture_output=True, text=True).stdout
 
@@ -124,9 +127,12 @@ def wait(ns, seconds):
                     except OSError as e:
                         log = str(e)
                     why = waiting or terminated.get("reason", "") or "restarted"
-                    tail = " | ".join(log.strip().splitlines()[-4:])
+                    lines = log.strip().splitlines()
+                    # the first line that says what went wrong, then the end of the log
+                    cause = [line for line in lines if any(w in line for w in CAUSES)][:1]
                     print("failed: %s/%s %s: %s %s" % (p["metadata"]["name"], s["name"], why,
-                                                       state.get("waiting", {}).get("message", ""), tail))
+                                                       state.get("waiting", {}).get("message", ""),
+                                                       " | ".join(cause + lines[-3:])))
                     return
             ready = [c for c in p["status"].get("conditions", []) if c["type"] == "Ready" and c["status"] == "True"]
             if ready:
