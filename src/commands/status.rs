@@ -8,7 +8,7 @@ use crate::cli::args::OutputFormat;
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::exit_code;
-use crate::kube::drift::WITHOUT_PATCH;
+use crate::kube::drift::{object_id, WITHOUT_PATCH};
 use crate::kube::records::Record;
 use crate::kube::Cluster;
 use crate::output::documents::{ReleaseHealth, StatusDocument, WorkloadState, SCHEMA_VERSION};
@@ -82,6 +82,11 @@ pub(crate) async fn run(args: &StatusArgs, ctx: &Context) -> Result<i32> {
                 for p in &r.problems {
                     out.push_str(&format!("    {p}\n"));
                 }
+                for w in r.workloads.iter().filter(|w| w.restarts > 0) {
+                    let s = if w.restarts == 1 { "" } else { "s" };
+                    let last = w.last_restart.as_deref().map_or(String::new(), |l| format!(" (last: {l})"));
+                    out.push_str(&format!("    {}: {} restart{s}{last}\n", w.object, w.restarts));
+                }
             }
             if !absent.is_empty() {
                 out.push_str(&format!(
@@ -125,12 +130,20 @@ async fn release_health(
     }
     let desired: Vec<serde_json::Value> =
         objects(&record.manifest, &format!("the deployed manifest of {name}"))?.into_values().collect();
+    let by_id: std::collections::HashMap<String, &serde_json::Value> =
+        desired.iter().map(|o| (object_id(o), o)).collect();
     for state in cluster.check_objects(&desired).await {
         if let Some(w) = &state.workload {
+            let restarts = match by_id.get(&state.id) {
+                Some(object) => cluster.restarts(object).await?,
+                None => Default::default(),
+            };
             h.workloads.push(WorkloadState {
                 object: state.id.clone(),
                 ready: w.ready_replicas,
                 desired: w.desired,
+                restarts: restarts.count,
+                last_restart: restarts.last,
             });
         }
         if !state.healthy() {

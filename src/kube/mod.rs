@@ -13,6 +13,7 @@ pub(crate) mod jobs;
 pub(crate) mod lock;
 pub(crate) mod prerequisites;
 pub(crate) mod records;
+pub(crate) mod restarts;
 pub(crate) mod shallow;
 
 use crate::error::{Error, Result};

@@ -159,6 +159,12 @@ pub(crate) struct WorkloadState {
     pub(crate) object: String,
     pub(crate) ready: i64,
     pub(crate) desired: i64,
+    /// The restarts of its pods' containers (a restart does not make it unhealthy; it is shown).
+    pub(crate) restarts: i64,
+    /// How the latest terminated container ended ("<pod>/<container>: <reason>, exit <code>, at
+    /// <time>"), when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_restart: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

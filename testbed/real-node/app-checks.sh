@@ -296,6 +296,8 @@ check_kill_and_status() {
   restarts=$(kubectl -n "$app_ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
   check "the kubelet restarted it (restartCount $restarts) and status is healthy again after $(secs "$t") (exit $rc)" \
     test "$rc:$restarts" = 0:1
+  check "status shows the restart: $(grep -m1 'blah-idds-postgres: 1 restart' "$work/status.out" | sed 's/^ *//')" \
+    grep -q "StatefulSet/blah-idds-postgres: 1 restart (last: $pod/postgres: Error, exit 137, at " "$work/status.out"
 }
 
 check_reinstall_keeps_data() {
