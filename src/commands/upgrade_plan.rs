@@ -52,14 +52,7 @@ async fn restore(
     })?;
     let objects =
         crate::run::manifests::objects(&record.manifest, &format!("the deployed manifest of {panda}"))?;
-    let image = objects
-        .values()
-        .find_map(|o| {
-            o["spec"]["template"]["spec"]["containers"].as_array()?.iter().find_map(|c| {
-                let image = c["image"].as_str()?;
-                image.contains("/panda-database:").then(|| image.to_string())
-            })
-        })
+    let database = upgrade::database_pod(objects.values())
         .ok_or_else(|| Error::Preflight(format!("release {panda} runs no in-cluster panda-database")))?;
     let claim = upgrade::backup_claim(&panda);
     if !cluster.claim_exists(&claim).await? {
@@ -69,7 +62,9 @@ async fn restore(
         phase: Phase::Restore,
         namespace: inputs.target.namespace.clone(),
         host: format!("{panda}-postgres"),
-        image,
+        image: database.image,
+        pull_secrets: database.pull_secrets,
+        release: panda.clone(),
         secret: format!("{}-panda-envs", inputs.instance.secrets_release()),
         claim,
         patches: vec![],
@@ -80,6 +75,9 @@ async fn restore(
     if outcome.succeeded {
         Ok(exit_code::SUCCESS)
     } else {
-        Err(Error::ReleaseFailed(format!("the restore Job {} failed", upgrade::job_name(Phase::Restore))))
+        Err(Error::ReleaseFailed(format!(
+            "the restore Job {} failed",
+            upgrade::job_name(&panda, Phase::Restore)
+        )))
     }
 }

@@ -55,8 +55,11 @@ pub(crate) async fn compute(
             planned.extend(recorded.into_values());
         }
     }
-    let claim = upgrade::backup_claim(&instance.release(Component::Panda));
-    Ok(upgrade::plan(&upgrade::versions_of(&deployed), &upgrade::versions_of(&planned), &claim))
+    Ok(upgrade::plan(
+        &upgrade::versions_of(&deployed),
+        &upgrade::versions_of(&planned),
+        &instance.release(Component::Panda),
+    ))
 }
 
 /// What an install does before its workloads change: refuse what the table says is broken, then
@@ -76,12 +79,12 @@ pub(crate) async fn prepare(
     if u.schema_steps().next().is_none() {
         return Ok(());
     }
-    let image = planned_database_image(renders, instance).await?.ok_or_else(|| {
+    let database = planned_database(renders, instance).await?.ok_or_else(|| {
         Error::Preflight(
             "the plan moves PanDA's database to a new schema but renders no panda-database image".into(),
         )
     })?;
-    run_schema_steps(&cleared.cluster, &u, instance, &plan.namespace, &image, timeout).await
+    run_schema_steps(&cleared.cluster, &u, instance, &plan.namespace, &database, timeout).await
 }
 
 /// Refuses a planned combination the table says is broken (exit 75, nothing touched).
@@ -103,7 +106,7 @@ pub(crate) async fn run_schema_steps(
     u: &Upgrade,
     instance: &Instance,
     namespace: &str,
-    image: &str,
+    database: &upgrade::DatabasePod,
     timeout: Duration,
 ) -> Result<()> {
     let panda = instance.release(Component::Panda);
@@ -116,7 +119,7 @@ pub(crate) async fn run_schema_steps(
             Step::Workloads => continue,
         };
         if phase == Phase::Backup
-            && cluster.ensure_claim(&upgrade::claim(namespace, &claim, BACKUP_SIZE)).await?
+            && cluster.ensure_claim(&upgrade::claim(namespace, &panda, &claim, BACKUP_SIZE)).await?
         {
             output::note(&format!(
                 "created claim {claim} for the database backups (helm.sh/resource-policy: keep)"
@@ -126,13 +129,15 @@ pub(crate) async fn run_schema_steps(
             phase,
             namespace: namespace.to_string(),
             host: format!("{panda}-postgres"),
-            image: image.to_string(),
+            image: database.image.clone(),
+            pull_secrets: database.pull_secrets.clone(),
+            release: panda.clone(),
             secret: format!("{}-panda-envs", instance.secrets_release()),
             claim: claim.clone(),
             patches,
             deadline_seconds: timeout.as_secs().max(60),
         };
-        output::note(&format!("upgrade: Job {} ({})", upgrade::job_name(phase), image));
+        output::note(&format!("upgrade: Job {} ({})", upgrade::job_name(&panda, phase), database.image));
         let outcome = cluster.run_job(&upgrade::job(&req), timeout).await?;
         if !outcome.succeeded {
             return Err(Error::ReleaseFailed(format!(
@@ -140,7 +145,7 @@ pub(crate) async fn run_schema_steps(
                  panda-install upgrade-plan --restore -n {namespace} (or run Job {} with PHASE=restore, docs/moving-in.md 'Rollback')",
                 phase.name(),
                 outcome.log.trim_end(),
-                upgrade::job_name(Phase::Patch)
+                upgrade::job_name(&panda, Phase::Patch)
             )));
         }
         output::note(outcome.log.trim_end());
@@ -148,18 +153,13 @@ pub(crate) async fn run_schema_steps(
     Ok(())
 }
 
-/// The planned panda-database image (`repository:tag`) from the rendered panda release.
-pub(crate) async fn planned_database_image(
+/// The planned panda-database (image and pull Secrets) from the rendered panda release.
+pub(crate) async fn planned_database(
     renders: &Renders<'_>,
     instance: &Instance,
-) -> Result<Option<String>> {
+) -> Result<Option<upgrade::DatabasePod>> {
     let name = instance.release(Component::Panda);
     let rendered = renders.get(&name).await?;
     let objects = super::manifests::objects(&rendered, &format!("helm template of {name}"))?;
-    Ok(objects.values().find_map(|o| {
-        o["spec"]["template"]["spec"]["containers"].as_array()?.iter().find_map(|c| {
-            let image = c["image"].as_str()?;
-            image.contains("/panda-database:").then(|| image.to_string())
-        })
-    }))
+    Ok(upgrade::database_pod(objects.values()))
 }

@@ -54,6 +54,10 @@ def iam_mariadb_is_backed_up_by_default_and_the_other_databases_on_request(helm4
         assert volumes[mounts["/tmp"]]["emptyDir"].get("medium") == "Memory", "the option file must not touch disk"
 
 
+READY = ('printf "%s\\n" "$*" >> "$LOG"; n=$(cat "$LOG.ready" 2>/dev/null || echo 0); echo $((n + 1)) > "$LOG.ready"; '
+         '[ -z "${READY_NEVER:-}" ] && [ "$n" -ge 2 ]')
+
+
 def stand_ins(bindir, log):
     """Client programs that record their arguments in log and write or read a fake dump."""
     programs = {
@@ -62,6 +66,10 @@ def stand_ins(bindir, log):
         "pg_dump": 'printf "%s\\n" "$*" >> "$LOG"; for a; do case $a in --file=*) echo PGDMP > "${a#--file=}";; esac; done',
         "pg_restore": 'printf "%s\\n" "$*" >> "$LOG"; printf "%s\\n" "$PGPASSWORD" > "$LOG.pgpassword"',
         "date": 'n=$(cat "$LOG.clock" 2>/dev/null || echo 0); echo $((n + 1)) > "$LOG.clock"; printf "20261201T0000%02dZ\\n" "$n"',
+        # the database answers from the third probe on (the policy engine admits a new pod late);
+        # READY_NEVER=1: it never does
+        "mariadb-admin": READY,
+        "pg_isready": READY,
     }
     for name, body in programs.items():
         path = bindir / name
@@ -97,6 +105,9 @@ def the_backup_script_keeps_n_dumps_restores_and_keeps_the_password_off_command_
             proc = subprocess.run(["bash", str(tmp / "backup.sh"), "restore", "latest"], env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0 or want[-1] not in proc.stdout:
                 raise Failure(f"{component}: restore latest failed:\n{proc.stdout}{proc.stderr}")
+            probes = int((tmp / "calls.log.ready").read_text())
+            if probes != 2 + 6:  # two refused probes, then one per run (5 dumps, 1 restore)
+                raise Failure(f"{component}: {probes} readiness probes, want 8: the script does not wait for the database")
             calls = log.read_text()
             if "ss w" in calls or PASSWORD in calls:
                 raise Failure(f"{component}: the password reached a command line:\n{calls}")
@@ -109,6 +120,10 @@ def the_backup_script_keeps_n_dumps_restores_and_keeps_the_password_off_command_
                 assert (tmp / "calls.log.pgpassword").read_text().strip() == PASSWORD
                 restore = calls.strip().splitlines()[-1]
                 assert "--clean" in restore and restore.endswith(str(tmp / "backup" / want[-1])), restore
+            env_never = dict(env, READY_NEVER="1", CONNECT_WAIT="1")
+            proc = subprocess.run(["bash", str(tmp / "backup.sh")], env=env_never, capture_output=True, text=True, check=False)
+            if proc.returncode == 0 or "db:3306 not reachable in 1 s" not in proc.stderr:
+                raise Failure(f"{component}: a database that never answers: exit {proc.returncode}, {proc.stderr!r}")
 
 
 @check

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2016 # $work and the helpers come from scripts/check-real-node; single-quoted scripts run in pods
 # PanDA on the real node (sourced by scripts/check-real-node, which defines ok/fail/check, apply,
 # now_ms/secs, $ns, $work and the kubectl of the bed): panda-install -e dev with the CI secrets file
 # and the real-node overlay (testbed/real-node/values), every image imported from scripts/images; then
@@ -10,6 +11,7 @@
 #     account may not write to it
 #   - the backup CronJob's Job dumps the PanDA database; `upgrade-plan --restore` loads it back
 #   - `migrate-data dump` and `restore` of iDDS' PostgreSQL run as Jobs and the row counts match
+#   - `upgrade-plan --restore`: the upgrade's schema Job gets through PanDA's database policy
 #   - a killed database process: its container restarts and `status` exits 3, then 0 again
 #   - `uninstall -c panda` and a reinstall keep the database claim's data
 #   - breaks that must fail on a real node: a dropped emptyDir under a read-only root, a config file
@@ -275,6 +277,24 @@ check_migrate_data() {
   kubectl -n "$app_ns" delete pvc bed-migrate --wait=false >/dev/null 2>&1
 }
 
+# upgrade-plan --restore runs the upgrade's schema Job (restore phase) against PanDA's database: it
+# must get through the database's NetworkPolicy (the schema-upgrade workload) to the point where it
+# looks for a backup in the (here empty) claim.
+check_schema_job() {
+  local out t
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: blah-panda-schema-backup, namespace: $app_ns}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 64Mi}}}
+EOF
+  t=$(now_ms)
+  out=$("$app_bin" upgrade-plan --restore -n "$app_ns" 2>&1) || true
+  check "upgrade-plan --restore: Job blah-panda-schema-restore reaches PanDA's database through its policy and finds the claim empty ($(secs "$t"): $(grep -o 'schema-restore: .*' <<<"$out" | head -1))" \
+    grep -q 'schema-restore: no backup in /backup: run the backup phase first' <<<"$out"
+  kubectl -n "$app_ns" delete pvc blah-panda-schema-backup --wait=false >/dev/null 2>&1
+}
+
 # ---------- a killed process, uninstall and reinstall ----------
 
 status_rc() { "$app_bin" status -n "$app_ns" >"$work/status.out" 2>&1; echo $?; }
@@ -346,6 +366,7 @@ run_app_checks() {
   check_message_path
   check_backup_restore
   check_migrate_data
+  check_schema_job
   check_kill_and_status
   check_breaks
   check_reinstall_keeps_data

@@ -92,12 +92,20 @@ fn an_upgrade_across_the_schema_line_backs_up_and_patches_before_the_workloads()
     let out = deploy(&helm, &ns.0, "dev", &["-c", "panda"]).output().unwrap();
     let run = text(&out);
     assert!(out.status.success(), "{run}");
-    let (backup, patch) =
-        (run.find("Job panda-schema-backup").expect(&run), run.find("Job panda-schema-patch").expect(&run));
+    let (backup, patch) = (
+        run.find("Job test-panda-schema-backup").expect(&run),
+        run.find("Job test-panda-schema-patch").expect(&run),
+    );
     assert!(backup < patch, "{run}");
     let claim = json(&["get", "pvc", "test-panda-schema-backup", "-n", &ns.0, "-o", "json"]);
     assert_eq!(claim["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
-    let job: Value = json(&["get", "job", "panda-schema-patch", "-n", &ns.0, "-o", "json"]);
+    let job: Value = json(&["get", "job", "test-panda-schema-patch", "-n", &ns.0, "-o", "json"]);
+    // the schema-upgrade workload of the release: PanDA's database NetworkPolicy admits it
+    let labels = &job["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(
+        (labels["app.kubernetes.io/instance"].as_str(), labels["app.kubernetes.io/component"].as_str()),
+        (Some("test-panda"), Some("schema-upgrade"))
+    );
     let c = &job["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["image"], "ghcr.io/pandawms/panda-database:0.1.6", "the planned image's own patches");
     let patches =

@@ -52,6 +52,7 @@ workloads:
   panda/jedi: {when: [jedi.enabled], ports: {http: [80, 25080], https: [443, 25443]}}
   panda/postgres: {when: [postgres.enabled], ports: {postgres: [5432, 5432]}}
   panda/postgres-backup: {when: [postgres.enabled, postgres.backup.enabled]}
+  panda/schema-upgrade: {when: [postgres.enabled]}
   panda/node-recovery: {when: [nodeRecovery.enabled], apiServer: true}
   harvester/harvester: {when: [harvester.enabled], ports: {http: [80, 8080], https: [443, 8443]}, exposed: http, values: harvester, apiServer: [harvester.healthMonitor.enabled]}
   harvester/mariadb: {when: [mariadb.enabled], ports: {mariadb: [3306, 3306]}}
@@ -106,6 +107,8 @@ edges:
   - {from: harvester/mariadb-backup, to: harvester/mariadb, ports: [mariadb]}
   - {from: panda/postgres-backup, to: panda/postgres, ports: [postgres]}
   - {from: idds/postgres-backup, to: idds/postgres, ports: [postgres]}
+  # panda-install's schema Jobs of an upgrade (backup, patch, restore; src/plan/upgrade): DB_HOST is PanDA's database
+  - {from: panda/schema-upgrade, to: panda/postgres, ports: [postgres]}
   # panda-install migrate-data restore: its Job's DB_HOST is the new database's Service
   - {from: harvester/migrate-data, to: harvester/mariadb, ports: [mariadb]}
   - {from: iam/migrate-data, to: iam/mariadb, ports: [mariadb]}

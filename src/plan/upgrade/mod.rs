@@ -28,6 +28,8 @@ pub(crate) enum Step {
 /// What an upgrade needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Upgrade {
+    /// PanDA's release: it names the backup claim and the schema Jobs ([`job_name`]).
+    pub(crate) release: String,
     pub(crate) deployed: Versions,
     pub(crate) planned: Versions,
     /// Combinations the table says do not work: the install refuses them.
@@ -50,14 +52,15 @@ pub(crate) fn backup_claim(affix_release: &str) -> String {
 }
 
 /// The steps from `deployed` to `planned`. `claim`: where the backup goes.
-pub(crate) fn plan(deployed: &Versions, planned: &Versions, claim: &str) -> Upgrade {
+pub(crate) fn plan(deployed: &Versions, planned: &Versions, release: &str) -> Upgrade {
+    let claim = backup_claim(release);
     let mut broken = compat::broken(planned);
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     match (deployed.panda_database, planned.panda_database) {
         (Some(from), Some(to)) if to.release() > from.release() => {
             let patches: Vec<Version> = compat::patches_between(from, to).iter().map(|p| p.version).collect();
-            steps.push(Step::Backup { claim: claim.to_string() });
+            steps.push(Step::Backup { claim: claim.clone() });
             steps.push(Step::SchemaPatch { from: from.release(), to: to.release(), patches });
         }
         (Some(from), Some(to)) if to.release() < from.release() => broken.push(Broken {
@@ -83,7 +86,14 @@ pub(crate) fn plan(deployed: &Versions, planned: &Versions, claim: &str) -> Upgr
         _ => {}
     }
     steps.push(Step::Workloads);
-    Upgrade { deployed: deployed.clone(), planned: planned.clone(), broken, steps, notes }
+    Upgrade {
+        release: release.to_string(),
+        deployed: deployed.clone(),
+        planned: planned.clone(),
+        broken,
+        steps,
+        notes,
+    }
 }
 
 /// The versions a set of manifest objects deploys: the image tags of the workloads' containers
@@ -181,34 +191,67 @@ pub(crate) struct SchemaJob {
     pub(crate) host: String,
     /// The planned panda-database image: its client, and its patch files.
     pub(crate) image: String,
+    /// PanDA's release: the Job's name and labels (the `schema-upgrade` workload its database's
+    /// NetworkPolicy admits).
+    pub(crate) release: String,
     /// The Secret with POSTGRES_PASSWORD (`<secrets release>-panda-envs`).
     pub(crate) secret: String,
+    /// The image pull Secrets of the database's pods.
+    pub(crate) pull_secrets: Vec<String>,
     pub(crate) claim: String,
     pub(crate) patches: Vec<Version>,
     pub(crate) deadline_seconds: u64,
 }
 
-pub(crate) fn job_name(phase: Phase) -> String {
-    format!("panda-schema-{}", phase.name())
+/// `<PanDA's release>-schema-<phase>`: two instances of one namespace never share a Job.
+pub(crate) fn job_name(release: &str, phase: Phase) -> String {
+    format!("{release}-schema-{}", phase.name())
 }
 
-fn labels() -> Value {
+/// The `schema-upgrade` workload of PanDA's release in the charts' NetworkPolicy graph
+/// (helm/lib/templates/_networkpolicy.tpl): its database's policy admits it.
+fn labels(release: &str) -> Value {
     json!({
         "app.kubernetes.io/name": "panda-schema-upgrade",
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/component": "schema-upgrade",
         "app.kubernetes.io/managed-by": "panda-install",
         "app.kubernetes.io/part-of": "panda",
     })
 }
 
+/// The in-cluster panda-database of a set of objects (a rendered or deployed panda release): the
+/// image of its container and the pull Secrets of its pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DatabasePod {
+    pub(crate) image: String,
+    pub(crate) pull_secrets: Vec<String>,
+}
+
+pub(crate) fn database_pod<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Option<DatabasePod> {
+    objects.into_iter().find_map(|o| {
+        let spec = &o["spec"]["template"]["spec"];
+        let image = spec["containers"].as_array()?.iter().find_map(|c| {
+            let image = c["image"].as_str()?;
+            image.contains("/panda-database:").then(|| image.to_string())
+        })?;
+        let pull_secrets = spec["imagePullSecrets"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|s| s["name"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        Some(DatabasePod { image, pull_secrets })
+    })
+}
+
 /// The kept claim of the backups.
-pub(crate) fn claim(namespace: &str, name: &str, size: &str) -> Value {
+pub(crate) fn claim(namespace: &str, release: &str, name: &str, size: &str) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": labels(),
+            "labels": labels(release),
             "annotations": {"helm.sh/resource-policy": "keep"},
         },
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
@@ -231,12 +274,12 @@ pub(crate) fn job(req: &SchemaJob) -> Value {
         json!({"name": "PATCHES", "value": patches.join(" ")}),
     ];
     script_job(&ScriptJob {
-        name: job_name(req.phase),
+        name: job_name(&req.release, req.phase),
         namespace: &req.namespace,
-        labels: labels(),
+        labels: labels(&req.release),
         container: "schema",
         image: &req.image,
-        pull_secrets: &[],
+        pull_secrets: &req.pull_secrets,
         script: SCHEMA_SCRIPT,
         env,
         mount: "/backup",
@@ -268,7 +311,7 @@ pub(crate) fn describe(u: &Upgrade) -> String {
     for (i, s) in u.steps.iter().enumerate() {
         let text = match s {
             Step::Backup { claim } => {
-                format!("back up PanDA's database (pg_dump, Job {}) to the kept claim {claim}", job_name(Phase::Backup))
+                format!("back up PanDA's database (pg_dump, Job {}) to the kept claim {claim}", job_name(&u.release, Phase::Backup))
             }
             Step::SchemaPatch { from, to, patches } => format!(
                 "patch the schema {from} -> {to} with the new database image's {} (Job {}, each patch once, in one transaction, recorded)",
@@ -280,7 +323,7 @@ pub(crate) fn describe(u: &Upgrade) -> String {
                     })
                     .collect::<Vec<_>>()
                     .join(", "),
-                job_name(Phase::Patch)
+                job_name(&u.release, Phase::Patch)
             ),
             Step::Workloads => "upgrade the releases (the workloads change only now)".to_string(),
         };
@@ -303,7 +346,7 @@ mod tests {
 
     #[test]
     fn crossing_the_schema_line_backs_up_and_patches_before_the_workloads() {
-        let u = plan(&pinned("1.0.2", "0.1.5-2"), &pinned("1.0.4", "0.1.6"), "test-panda-schema-backup");
+        let u = plan(&pinned("1.0.2", "0.1.5-2"), &pinned("1.0.4", "0.1.6"), "test-panda");
         assert!(u.broken.is_empty(), "{:?}", u.broken);
         assert_eq!(
             u.steps,
@@ -372,7 +415,9 @@ mod tests {
             namespace: "ns".into(),
             host: "test-panda-postgres".into(),
             image: "ghcr.io/pandawms/panda-database:0.1.6".into(),
+            release: "test-panda".into(),
             secret: "test-secrets-panda-envs".into(),
+            pull_secrets: vec!["regcred".into()],
             claim: "test-panda-schema-backup".into(),
             patches: vec![v("0.1.6").unwrap()],
             deadline_seconds: 900,
@@ -386,6 +431,45 @@ mod tests {
         assert_eq!(get("PATCHES")["value"], "0.1.6");
         assert_eq!(get("DB_PASSWORD")["valueFrom"]["secretKeyRef"]["key"], "POSTGRES_PASSWORD");
         assert!(get("DB_PASSWORD").get("value").is_none());
-        assert_eq!(j["metadata"]["name"], "panda-schema-patch");
+        assert_eq!(j["metadata"]["name"], "test-panda-schema-patch");
+    }
+
+    #[test]
+    fn the_job_is_the_schema_upgrade_workload_of_pandas_release_and_pulls_as_the_database_does() {
+        let req = SchemaJob {
+            phase: Phase::Backup,
+            namespace: "ns".into(),
+            host: "blah-panda-postgres".into(),
+            image: "ghcr.io/pandawms/panda-database:0.1.6".into(),
+            release: "blah-panda".into(),
+            secret: "blah-secrets-panda-envs".into(),
+            pull_secrets: vec!["regcred".into()],
+            claim: "blah-panda-schema-backup".into(),
+            patches: vec![],
+            deadline_seconds: 900,
+        };
+        let j = job(&req);
+        let labels = &j["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["app.kubernetes.io/instance"], "blah-panda");
+        assert_eq!(labels["app.kubernetes.io/component"], "schema-upgrade");
+        assert_eq!(j["spec"]["template"]["spec"]["imagePullSecrets"], json!([{"name": "regcred"}]));
+        assert_eq!(j["metadata"]["name"], "blah-panda-schema-backup");
+    }
+
+    #[test]
+    fn the_database_pod_is_found_with_its_pull_secrets() {
+        let sts = json!({"kind": "StatefulSet", "spec": {"template": {"spec": {
+            "imagePullSecrets": [{"name": "regcred"}],
+            "containers": [{"name": "postgres", "image": "ghcr.io/pandawms/panda-database:0.1.6"}]}}}});
+        let server = json!({"kind": "StatefulSet", "spec": {"template": {"spec": {
+            "containers": [{"name": "server", "image": "ghcr.io/pandawms/panda-server:1.0.4"}]}}}});
+        assert_eq!(
+            database_pod([&server, &sts]),
+            Some(DatabasePod {
+                image: "ghcr.io/pandawms/panda-database:0.1.6".into(),
+                pull_secrets: vec!["regcred".into()]
+            })
+        );
+        assert_eq!(database_pod([&server]), None);
     }
 }
