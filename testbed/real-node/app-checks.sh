@@ -121,8 +121,8 @@ done
 exit 1
 EOF
 }
-as_server_sql() { # name, namespace, sql, [secret]
-  run_one_shot "$1" "$2" "$server_labels" "$(scripts/images ref postgres)" "${4:-blah-secrets-panda-envs}" "$(psql_script PANDA_DB "$3")"
+as_server_sql() { # name, namespace, sql, [secret], [labels json]
+  run_one_shot "$1" "$2" "${5:-$server_labels}" "$(scripts/images ref postgres)" "${4:-blah-secrets-panda-envs}" "$(psql_script PANDA_DB "$3")"
 }
 as_idds_sql() { # name, sql
   run_one_shot "$1" "$app_ns" "$idds_labels" "$(scripts/images ref postgres)" blah-secrets-idds-envs "$(psql_script IDDS_DATABASE "$2")"
@@ -147,6 +147,8 @@ check_db_traffic() {
   got=$(as_server_sql db-as-server "$app_ns" "$schema_sql")
   check "as the server (its labels, its rendered Secret), psql reaches PostgreSQL by blah-panda-postgres.$app_ns.svc.cluster.local and sees PanDA's schema (got: $got)" \
     test "$got" = "panda 1"
+  got=$(as_server_sql db-as-jedi "$app_ns" "$schema_sql" blah-secrets-panda-envs "${server_labels/\"server\"/\"jedi\"}")
+  check "as JEDI (its labels, the same Secret), psql reaches PostgreSQL too (got: $got)" test "$got" = "panda 1"
   # a denied edge: the same client and credentials, from another namespace
   kubectl create namespace bed-foreign >/dev/null 2>&1 || true
   copy_secret blah-secrets-panda-envs "$app_ns" bed-foreign

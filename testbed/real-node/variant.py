@@ -105,6 +105,23 @@ def variant(w, from_ns, to_ns, edit):
     return {"apiVersion": "v1", "kind": "List", "items": items + [w]}
 
 
+def logs(ns, pod, container):
+    """The failed container's log: the previous run's and the current one's (a restarted container's
+    previous log is briefly unreadable while the kubelet replaces it: tried for 10 s)."""
+    out = ""
+    for _ in range(10):
+        out = ""
+        for extra in (["--previous"], []):
+            proc = subprocess.run(["kubectl", "-n", ns, "logs", pod, "-c", container, *extra],
+                                  capture_output=True, text=True)
+            if proc.returncode == 0:
+                out += proc.stdout
+        if any(w in out for w in CAUSES):
+            break
+        time.sleep(1)
+    return out
+
+
 def wait(ns, seconds):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -119,13 +136,7 @@ def wait(ns, seconds):
                                                                         "CreateContainerError", "RunContainerError")
                           or (terminated and terminated.get("exitCode", 0) != 0))
                 if failed:
-                    args = ["-n", ns, "logs", p["metadata"]["name"], "-c", s["name"]]
-                    if s.get("restartCount", 0) > 0 and not terminated:
-                        args.append("--previous")
-                    try:
-                        log = subprocess.run(["kubectl", *args], capture_output=True, text=True).stdout
-                    except OSError as e:
-                        log = str(e)
+                    log = logs(ns, p["metadata"]["name"], s["name"])
                     why = waiting or terminated.get("reason", "") or "restarted"
                     lines = log.strip().splitlines()
                     # the first line that says what went wrong, then the end of the log
