@@ -22,8 +22,9 @@ def script(ctx, engine):
     return "\n".join(parts)
 
 
-def run_phase(ctx, engine, phase, store, port, database, user, dump_dir, check_rc=True):
-    env = {
+def run_phase(ctx, engine, phase, store, port, database, user, dump_dir, check_rc=True, extra_env=None):
+    env = dict(extra_env or {})
+    env.update({
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": dump_dir,
         "PHASE": phase,
@@ -34,7 +35,7 @@ def run_phase(ctx, engine, phase, store, port, database, user, dump_dir, check_r
         "DB_USER": user,
         "DB_PASSWORD": PASSWORD,
         "DUMP_DIR": dump_dir,
-    }
+    })
     proc = ctx.runner.run(["/bin/bash", "-c", script(ctx, engine)], env=env, check=check_rc)
     check(PASSWORD not in proc.stdout + proc.stderr, "the password appears in the script's output")
     return proc
@@ -108,6 +109,11 @@ def t_migrate_mariadb(ctx):
     expect_failure("restore without a dump",
                    lambda: run_phase(ctx, "mariadb", "restore", "harvester-mariadb", 1, "harvester", "root", empty),
                    "run the dump phase first")
+    # a database that never answers: the Job waits CONNECT_WAIT seconds for it, then says so
+    expect_failure("dump from a database that never answers",
+                   lambda: run_phase(ctx, "mariadb", "dump", "harvester-mariadb", 1, "harvester", "root", empty,
+                                     extra_env={"CONNECT_WAIT": "1"}),
+                   "database 127.0.0.1:1 not reachable in 1 s")
     return ", ".join(notes) + ": 2503 rows each, checksums equal; a changed count fails the restore"
 
 

@@ -8,17 +8,21 @@ summary() {
 
 # A NetworkPolicy engine admits a new pod's address a moment after the pod starts (kube-router,
 # Calico): wait up to CONNECT_WAIT seconds (60) for the database before the first real connection.
-for ((waited = 0; ; waited++)); do
-  reachable && break
-  if [ "$waited" -ge "${CONNECT_WAIT:-60}" ]; then
-    echo "database $DB_HOST:$DB_PORT not reachable in ${CONNECT_WAIT:-60} s" >&2
-    exit 1
-  fi
-  sleep 1
-done
+wait_for_database() {
+  local waited
+  for ((waited = 0; ; waited++)); do
+    reachable && return 0
+    if [ "$waited" -ge "${CONNECT_WAIT:-60}" ]; then
+      echo "database $DB_HOST:$DB_PORT not reachable in ${CONNECT_WAIT:-60} s" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+}
 
 case "$PHASE" in
   dump)
+    wait_for_database
     echo "dumping database $DB_NAME from $DB_HOST:$DB_PORT"
     dump_database "$dump.partial"
     count_rows > "$counts.partial"
@@ -31,6 +35,7 @@ case "$PHASE" in
       echo "no dump of $STORE in $DUMP_DIR: run the dump phase first" >&2
       exit 2
     fi
+    wait_for_database
     echo "restoring database $DB_NAME into $DB_HOST:$DB_PORT"
     restore_database
     count_rows > "$DUMP_DIR/$STORE.restored"
