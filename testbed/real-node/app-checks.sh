@@ -144,6 +144,23 @@ print(json.dumps({"apiVersion": "v1", "kind": "Secret", "type": s.get("type", "O
                   "metadata": {"name": sys.argv[2], "namespace": sys.argv[1]}, "stringData": d}))' "$3" "${4:-$1}" "${5:-pass}" | apply
 }
 
+# kubectl replace of the NetworkPolicy on stdin (as read from the cluster), without the ingress rules
+# whose peer is the component $1 ("" = all rules kept)
+replace_policy() {
+  python3 -c '
+import json, sys
+p, component = json.load(sys.stdin), sys.argv[1]
+if component:
+    keep = [r for r in p["spec"]["ingress"] if not any(
+        f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == component
+        for f in r.get("from", []))]
+    assert len(keep) < len(p["spec"]["ingress"]), "no rule names " + component
+    p["spec"]["ingress"] = keep
+for k in ("resourceVersion", "uid", "managedFields", "generation", "creationTimestamp"):
+    p["metadata"].pop(k, None)
+print(json.dumps(p))' "$1" | kubectl replace -f - >/dev/null
+}
+
 check_db_traffic() {
   local got policy
   got=$(as_server_sql db-as-server "$app_ns" "$schema_sql")
@@ -160,24 +177,11 @@ check_db_traffic() {
   kubectl delete namespace bed-foreign --wait=false >/dev/null 2>&1
   # break: the server's edge removed from the database's policy, then put back
   policy=$(kubectl -n "$app_ns" get networkpolicy blah-panda-postgres -o json)
-  python3 -c '
-import json, sys
-p = json.load(sys.stdin)
-keep = [r for r in p["spec"]["ingress"] if not any(f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "server" for f in r.get("from", []))]
-assert len(keep) < len(p["spec"]["ingress"]), "no rule names the server"
-p["spec"]["ingress"] = keep
-for k in ("resourceVersion", "uid", "managedFields", "generation", "creationTimestamp"):
-    p["metadata"].pop(k, None)
-print(json.dumps(p))' <<<"$policy" | kubectl replace -f - >/dev/null
+  replace_policy server <<<"$policy"
   got=$(as_server_sql db-edge-removed "$app_ns" "$schema_sql")
   check "break: the server's edge removed from blah-panda-postgres's NetworkPolicy: the server is blocked (got: $got)" \
     grep -q '^failed' <<<"$got"
-  python3 -c '
-import json, sys
-p = json.load(sys.stdin)
-for k in ("resourceVersion", "uid", "managedFields", "generation", "creationTimestamp"):
-    p["metadata"].pop(k, None)
-print(json.dumps(p))' <<<"$policy" | kubectl replace -f - >/dev/null
+  replace_policy "" <<<"$policy"
   got=$(as_server_sql db-edge-back "$app_ns" "$schema_sql")
   check "the edge put back: the server reaches PostgreSQL again (got: $got)" test "$got" = "panda 1"
   # break: a wrong password in the server's Secret is refused by PostgreSQL at login
