@@ -6,6 +6,10 @@
 #   - PostgreSQL by the Service's DNS name with the rendered credentials, as the server; refused from
 #     a foreign namespace, refused after the server's edge is removed from its NetworkPolicy, and
 #     refused with a wrong password (a login error, not a timeout)
+#   - iDDS' real REST service (PyPI, under httpd with mod_ssl, mod_gridsite and mod_wsgi): idds-client
+#     with a client certificate of the bed's CA (installed by the idds chart's ca-certificates site
+#     file, from a site directory) gets its ping answered, an anonymous call is refused (401) and a
+#     certificate of an unknown CA fails the TLS handshake
 #   - a message published as the server (its Secret, the destination of its rendered mbproxy
 #     configuration) reaches iDDS' receiver queue (its Secret) through the real ActiveMQ; the iDDS
 #     account may not write to it
@@ -26,6 +30,9 @@ app_install=("$app_bin" install -e dev --secrets "$app_secrets" "${app_values[@]
 server_labels='{"app.kubernetes.io/name": "panda", "app.kubernetes.io/instance": "blah-panda", "app.kubernetes.io/component": "server"}'
 idds_labels='{"app.kubernetes.io/name": "idds", "app.kubernetes.io/instance": "blah-idds", "app.kubernetes.io/component": "daemon"}'
 import_pid=
+# A site directory (docs/site.md) whose dev extends the bundled dev with one site file: the bed's CA for
+# iDDS' client certificates. Every panda-install run of these checks reads it (make_bed_pki exports it).
+app_site=
 
 json_str() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
 
@@ -38,9 +45,34 @@ start_image_import() {
   import_pid=$!
 }
 
+# The bed's CA (in the site directory's idds ca-certificates/, by its hash) and a client certificate it
+# signed, with a DN iDDS' default auth.cfg allows (DC=cern); a second CA, unknown to the server, signs
+# the "untrusted" certificate. Client pairs (cert + key) end up in the Secret bed-idds-client only.
+make_bed_pki() {
+  app_site=$work/site
+  export PANDA_INSTALL_SITE=$app_site
+  local pki=$work/pki cas=$app_site/experiments/dev/files/idds/ca-certificates ca who
+  mkdir -p "$pki" "$cas"
+  printf 'siteVersion: 1\nexperiments:\n  dev:\n    extends: dev\n' >"$app_site/panda-site.yaml"
+  for ca in bed-ca other-ca; do
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/DC=org/DC=bed/CN=$ca" \
+      -keyout "$pki/$ca.key" -out "$pki/$ca.pem" 2>/dev/null || return 1
+  done
+  for who in client:bed-ca untrusted:other-ca; do
+    ca=${who#*:} who=${who%:*}
+    openssl req -newkey rsa:2048 -nodes -subj "/DC=ch/DC=cern/OU=bed/CN=$who" -keyout "$pki/$who.key" \
+      -out "$pki/$who.csr" 2>/dev/null || return 1
+    openssl x509 -req -in "$pki/$who.csr" -CA "$pki/$ca.pem" -CAkey "$pki/$ca.key" -CAcreateserial -days 2 \
+      -out "$pki/$who.pem" 2>/dev/null || return 1
+    cat "$pki/$who.pem" "$pki/$who.key" >"$pki/$who-pair.pem"
+  done
+  cp "$pki/bed-ca.pem" "$cas/$(openssl x509 -noout -hash -in "$pki/bed-ca.pem").0"
+}
+
 check_panda_install() {
   local t out
   [ -x "$app_bin" ] || { fail "panda-install is built ($app_bin: cargo build)"; return 1; }
+  make_bed_pki || { fail "the bed's CA and client certificates are made (openssl)"; return 1; }
   t=$(now_ms)
   [ -n "$import_pid" ] || start_image_import
   wait "$import_pid" || true
@@ -61,6 +93,9 @@ check_panda_install() {
     fail "every pod Running and Ready, 0 restarts, securityContext as documented:"; grep FAIL <<<"$out" >&2
   fi
   check "every container runs with a non-zero uid and no effective capability (/proc/1/status)" check_app_processes
+  # the scripts one-shot pods run (at /scripts)
+  kubectl -n "$app_ns" create configmap bed-scripts --from-file=testbed/real-node/message_path.py \
+    --from-file=testbed/real-node/idds_rest.py >/dev/null
 }
 
 check_app_processes() { # in each running container: uid != 0, CapEff 0
@@ -196,7 +231,6 @@ check_db_traffic() {
 
 check_message_path() {
   local dest marker got
-  kubectl -n "$app_ns" create configmap bed-scripts --from-file=testbed/real-node/message_path.py >/dev/null
   # the destination the server's rendered mbproxy configuration publishes job status to
   dest=$(kubectl -n "$app_ns" get configmap -o json | python3 -c '
 import json, sys
@@ -214,6 +248,22 @@ for cm in json.load(sys.stdin)["items"]:
   got=$(run_one_shot mq-idds-send "$app_ns" "$idds_labels" "$(scripts/images ref stomp-client)" blah-secrets-idds-envs \
     "exec python3 /scripts/message_path.py send-as-idds $dest $marker-x")
   check "the idds account, a reader of $dest only, may not write to it (got: ${got:0:120})" grep -q '^refused' <<<"$got"
+}
+
+# ---------- iDDS' REST service ----------
+
+check_idds_rest() {
+  local got
+  kubectl -n "$app_ns" create secret generic bed-idds-client --from-file=IDDS_CLIENT_PEM="$work/pki/client-pair.pem" \
+    --from-file=IDDS_UNTRUSTED_PEM="$work/pki/untrusted-pair.pem" --dry-run=client -o json | apply
+  got=$(run_one_shot idds-client "$app_ns" "$server_labels" "$(scripts/images ref idds)" bed-idds-client \
+    "exec python3 /scripts/idds_rest.py https://blah-idds-rest.$app_ns.svc.cluster.local:8443/idds" '{"name": "HOME", "value": "/tmp"}')
+  check "iDDS REST (PyPI 2.6.21 under httpd), as the server: anonymous refused, idds-client with the bed CA's certificate answered, an unknown CA refused (got: ${got:0:300})" \
+    grep -q '^ok: ' <<<"$got"
+  # the real start-daemon.sh steps ran with the rendered credentials: create_database.py and alembic
+  got=$(as_idds_sql idds-schema "select count(*) from information_schema.tables where table_schema = lower(:'schema') and table_name in ('requests', 'transforms', 'contents', 'alembic_version');")
+  check "iDDS' start made its schema in blah-idds-postgres (requests, transforms, contents, alembic_version: got $got of 4)" \
+    test "$got" = 4
 }
 
 # ---------- backups, migrate-data ----------
@@ -371,6 +421,7 @@ check_breaks() {
 run_app_checks() {
   check_panda_install || return 0
   check_db_traffic
+  check_idds_rest
   check_message_path
   check_backup_restore
   check_migrate_data

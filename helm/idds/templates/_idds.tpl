@@ -165,6 +165,10 @@ stopasgroup=true
 exitcodes=1
 PROGRAM
 {{- end }}
+if [ -d /opt/idds/site/ca-certificates ]; then
+  # the site's CAs (a site file), next to the image's IGTF bundle, before httpd reads the directory
+  cp -L /opt/idds/site/ca-certificates/* /etc/grid-security/certificates/
+fi
 cat > /tmp/idds-{{ .role }}-launch.sh <<'LAUNCH'
 #!/bin/bash
 # supervisord with the {{ .role }} programs only; the socket path is the one of
@@ -226,7 +230,7 @@ idds.envFrom: the Secrets both roles read. Argument: the sub-chart context.
 
 {{/*
 idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora, from config.tnsnames or
-the site file), and the idds-auth Secret (auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
+the site file), the site's CA certificates at /opt/idds/site/ca-certificates (when given), and the idds-auth Secret (auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
 (start-daemon.sh links hostkey/hostcert/chain.pem into /etc/grid-security), /tmp.
 Argument: the sub-chart context.
 */}}
@@ -240,10 +244,15 @@ Argument: the sub-chart context.
       - secret:
           name: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-auth") }}
       {{- range $kind := include "idds.siteFileKinds" . | fromYamlArray }}
+      {{- if $kind.file }}
       {{- with include "panda-lib.siteFiles.source" (dict "ctx" $ "kind" $kind) }}
       {{- . | nindent 6 }}
       {{- end }}
       {{- end }}
+      {{- end }}
+{{- with include "panda-lib.siteFiles.volume" (dict "ctx" . "kind" (dict "name" "caCertificates" "sensitive" false)) }}
+{{ . }}
+{{- end }}
 - name: certs
   secret:
     secretName: {{ include "panda-lib.secretName" (dict "ctx" . "suffix" "idds-certs") }}
@@ -261,6 +270,9 @@ Argument: the sub-chart context.
   readOnly: true
 - name: tmp
   mountPath: /tmp
+{{- with include "panda-lib.siteFiles.mount" (dict "ctx" . "kind" (dict "name" "caCertificates" "sensitive" false) "mountPath" "/opt/idds/site/ca-certificates") }}
+{{ . }}
+{{- end }}
 {{- end -}}
 
 
