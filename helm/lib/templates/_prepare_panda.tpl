@@ -8,7 +8,8 @@
 #     render its *.template files;
 #  3. install the IGTF CAs and the site's own CA certificates (/opt/panda/site/ca-certificates, a
 #     site file) into /etc/grid-security/certificates (again every 10 hours, in the background),
-#     fetch the queue configuration (schedconfig) and run the configurator.
+#     fetch the queue configuration (schedconfig) and run the configurator where the image has those
+#     scripts (before 1.0; from 1.0 PanDA's daemon runs both).
 prepare_panda() {
   if [ "${PANDA_DB_BACKEND:-}" = "postgres" ]; then
     pg_isready_bin=pg_isready
@@ -27,8 +28,16 @@ prepare_panda() {
   cp /data/panda/idds.cfg "${HOME:-/home/atlpan}/.idds/idds_local.cfg"
 
   install_cas || log "warning: installing the CA certificates failed (see install_igtf_ca.log)"
-  /opt/panda/usr/bin/panda_server-schedconfig_json || log "warning: panda_server-schedconfig_json failed"
-  /opt/panda/usr/bin/panda_server-configurator || log "warning: panda_server-configurator failed"
+  # images before 1.0 ship these one-shot scripts; from 1.0 PanDA's own daemon runs the configurator
+  # and the schedconfig dump (its daemon config's configurator and schedconfig_json entries)
+  local tool
+  for tool in panda_server-schedconfig_json panda_server-configurator; do
+    if [ -x "/opt/panda/usr/bin/$tool" ]; then
+      "/opt/panda/usr/bin/$tool" || log "warning: $tool failed"
+    else
+      log "$tool is not in this image: PanDA's daemon runs it"
+    fi
+  done
 
   ( while sleep 36000; do install_cas; done ) &
 }
