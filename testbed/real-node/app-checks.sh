@@ -87,10 +87,21 @@ check_panda_install() {
     fail "panda-install --secrets $app_secrets -e dev with the real-node overlay:"; tail -30 <<<"$out" >&2
     kubectl -n "$app_ns" get pods -o wide >&2; return 1
   fi
+  # Every release was Ready when helm returned, but on 2 busy cores (the real iDDS importing its app
+  # while the rest start) a readiness probe can time out a moment later (CI saw 6 pods not Ready once,
+  # Ready again for the next checks): up to 60 s for readiness. A restart or a securityContext
+  # violation never clears, so it still fails.
+  t=$(now_ms)
+  for _ in $(seq 12); do
+    out=$(kubectl -n "$app_ns" get pods -o json | python3 testbed/real-node/check_pods.py 2>&1) && break
+    grep '^FAIL ' <<<"$out" | grep -vq ': not Ready$\|: phase ' && break
+    sleep 5
+  done
   if out=$(kubectl -n "$app_ns" get pods -o json | python3 testbed/real-node/check_pods.py 2>&1); then
-    ok "$(tail -1 <<<"$out"): every pod Running and Ready, 0 restarts, securityContext as documented"
+    ok "$(tail -1 <<<"$out"): every pod Running and Ready ($(secs "$t") after the install), 0 restarts, securityContext as documented"
   else
     fail "every pod Running and Ready, 0 restarts, securityContext as documented:"; grep FAIL <<<"$out" >&2
+    kubectl -n "$app_ns" get events --field-selector reason=Unhealthy 2>&1 | tail -12 >&2
   fi
   check "every container runs with a non-zero uid and no effective capability (/proc/1/status)" check_app_processes
   # the scripts one-shot pods run (at /scripts)
