@@ -91,13 +91,14 @@ check_panda_install() {
   # while the rest start) a readiness probe can time out a moment later (CI saw 6 pods not Ready once,
   # Ready again for the next checks): up to 60 s for readiness. A restart or a securityContext
   # violation never clears, so it still fails.
+  local pods_ok=1
   t=$(now_ms)
   for _ in $(seq 12); do
-    out=$(kubectl -n "$app_ns" get pods -o json | python3 testbed/real-node/check_pods.py 2>&1) && break
+    out=$(kubectl -n "$app_ns" get pods -o json | python3 testbed/real-node/check_pods.py 2>&1) && { pods_ok=0; break; }
     grep '^FAIL ' <<<"$out" | grep -vq ': not Ready$\|: phase ' && break
     sleep 5
   done
-  if out=$(kubectl -n "$app_ns" get pods -o json | python3 testbed/real-node/check_pods.py 2>&1); then
+  if [ "$pods_ok" = 0 ]; then
     ok "$(tail -1 <<<"$out"): every pod Running and Ready ($(secs "$t") after the install), 0 restarts, securityContext as documented"
   else
     fail "every pod Running and Ready, 0 restarts, securityContext as documented:"; grep FAIL <<<"$out" >&2

@@ -230,7 +230,8 @@ idds.envFrom: the Secrets both roles read. Argument: the sub-chart context.
 
 {{/*
 idds.configVolumes / idds.configMounts: idds_configmap.json (+ tnsnames.ora, from config.tnsnames or
-the site file), the site's CA certificates at /opt/idds/site/ca-certificates (when given), and the idds-auth Secret (auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
+the site file), each directory site file at /opt/idds/site/<kind in kebab case> (ca-certificates, when
+given), and the idds-auth Secret (auth.cfg.json) projected into /opt/idds/configmap, the idds-certs Secret at /opt/idds/certs
 (start-daemon.sh links hostkey/hostcert/chain.pem into /etc/grid-security), /tmp.
 Argument: the sub-chart context.
 */}}
@@ -250,8 +251,12 @@ Argument: the sub-chart context.
       {{- end }}
       {{- end }}
       {{- end }}
-{{- with include "panda-lib.siteFiles.volume" (dict "ctx" . "kind" (dict "name" "caCertificates" "sensitive" false)) }}
+{{- range $kind := include "idds.siteFileKinds" . | fromYamlArray }}
+{{- if not $kind.file }}
+{{- with include "panda-lib.siteFiles.volume" (dict "ctx" $ "kind" $kind) }}
 {{ . }}
+{{- end }}
+{{- end }}
 {{- end }}
 - name: certs
   secret:
@@ -270,8 +275,12 @@ Argument: the sub-chart context.
   readOnly: true
 - name: tmp
   mountPath: /tmp
-{{- with include "panda-lib.siteFiles.mount" (dict "ctx" . "kind" (dict "name" "caCertificates" "sensitive" false) "mountPath" "/opt/idds/site/ca-certificates") }}
+{{- range $kind := include "idds.siteFileKinds" . | fromYamlArray }}
+{{- if not $kind.file }}
+{{- with include "panda-lib.siteFiles.mount" (dict "ctx" $ "kind" $kind "mountPath" (printf "/opt/idds/site/%s" (kebabcase $kind.name))) }}
 {{ . }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
