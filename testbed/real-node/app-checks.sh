@@ -29,6 +29,7 @@ app_bin=${PANDA_INSTALL_BIN:-$repo/target/debug/panda-install}
 app_install=("$app_bin" install -e dev --secrets "$app_secrets" "${app_values[@]}" -n "$app_ns" --create-namespace --timeout 300s)
 server_labels='{"app.kubernetes.io/name": "panda", "app.kubernetes.io/instance": "blah-panda", "app.kubernetes.io/component": "server"}'
 idds_labels='{"app.kubernetes.io/name": "idds", "app.kubernetes.io/instance": "blah-idds", "app.kubernetes.io/component": "daemon"}'
+idds_rest_labels=${idds_labels/\"daemon\"/\"rest\"}
 import_pid=
 # A site directory (docs/site.md) whose dev extends the bundled dev with one site file: the bed's CA for
 # iDDS' client certificates. Every panda-install run of these checks reads it (make_bed_pki exports it).
@@ -45,14 +46,15 @@ start_image_import() {
   import_pid=$!
 }
 
-# The bed's CA (in the site directory's idds ca-certificates/, by its hash) and a client certificate it
-# signed, with a DN iDDS' default auth.cfg allows (DC=cern); a second CA, unknown to the server, signs
-# the "untrusted" certificate. Client pairs (cert + key) end up in the Secret bed-idds-client only.
+# The bed's CA (in the site directory's idds and panda ca-certificates/, by its hash) and a client
+# certificate it signed, with a DN iDDS' default auth.cfg allows (DC=cern); a second CA, unknown to the
+# servers, signs the "untrusted" certificate. Client pairs (cert + key) end up in the Secret
+# bed-x509-client only.
 make_bed_pki() {
   app_site=$work/site
   export PANDA_INSTALL_SITE=$app_site
-  local pki=$work/pki cas=$app_site/experiments/dev/files/idds/ca-certificates ca who
-  mkdir -p "$pki" "$cas"
+  local pki=$work/pki files=$app_site/experiments/dev/files ca who c
+  mkdir -p "$pki" "$app_site"
   printf 'siteVersion: 1\nexperiments:\n  dev:\n    extends: dev\n' >"$app_site/panda-site.yaml"
   for ca in bed-ca other-ca; do
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/DC=org/DC=bed/CN=$ca" \
@@ -66,7 +68,10 @@ make_bed_pki() {
       -out "$pki/$who.pem" 2>/dev/null || return 1
     cat "$pki/$who.pem" "$pki/$who.key" >"$pki/$who-pair.pem"
   done
-  cp "$pki/bed-ca.pem" "$cas/$(openssl x509 -noout -hash -in "$pki/bed-ca.pem").0"
+  for c in idds panda; do
+    mkdir -p "$files/$c/ca-certificates"
+    cp "$pki/bed-ca.pem" "$files/$c/ca-certificates/$(openssl x509 -noout -hash -in "$pki/bed-ca.pem").0"
+  done
 }
 
 check_panda_install() {
@@ -107,7 +112,9 @@ check_panda_install() {
   check "every container runs with a non-zero uid and no effective capability (/proc/1/status)" check_app_processes
   # the scripts one-shot pods run (at /scripts)
   kubectl -n "$app_ns" create configmap bed-scripts --from-file=testbed/real-node/message_path.py \
-    --from-file=testbed/real-node/idds_rest.py >/dev/null
+    --from-file=testbed/real-node/idds_rest.py --from-file=testbed/real-node/panda_client.py >/dev/null
+  kubectl -n "$app_ns" create secret generic bed-x509-client --from-file=CLIENT_PEM="$work/pki/client-pair.pem" \
+    --from-file=UNTRUSTED_PEM="$work/pki/untrusted-pair.pem" >/dev/null
 }
 
 check_app_processes() { # in each running container: uid != 0, CapEff 0
@@ -266,9 +273,7 @@ for cm in json.load(sys.stdin)["items"]:
 
 check_idds_rest() {
   local got
-  kubectl -n "$app_ns" create secret generic bed-idds-client --from-file=IDDS_CLIENT_PEM="$work/pki/client-pair.pem" \
-    --from-file=IDDS_UNTRUSTED_PEM="$work/pki/untrusted-pair.pem" --dry-run=client -o json | apply
-  got=$(run_one_shot idds-client "$app_ns" "$server_labels" "$(scripts/images ref idds)" bed-idds-client \
+  got=$(run_one_shot idds-client "$app_ns" "$server_labels" "$(scripts/images ref idds)" bed-x509-client \
     "exec python3 /scripts/idds_rest.py https://blah-idds-rest.$app_ns.svc.cluster.local:8443/idds" '{"name": "HOME", "value": "/tmp"}')
   check "iDDS REST (PyPI 2.6.21 under httpd), as the server: anonymous refused, idds-client with the bed CA's certificate answered, an unknown CA refused (got: ${got:0:300})" \
     grep -q '^ok: ' <<<"$got"
@@ -276,6 +281,26 @@ check_idds_rest() {
   got=$(as_idds_sql idds-schema "select count(*) from information_schema.tables where table_schema = lower(:'schema') and table_name in ('requests', 'transforms', 'contents', 'alembic_version');")
   check "iDDS' start made its schema in blah-idds-postgres (requests, transforms, contents, alembic_version: got $got of 4)" \
     test "$got" = 4
+}
+
+# ---------- the PanDA server ----------
+
+check_panda_server() {
+  local got
+  got=$(run_one_shot panda-client "$app_ns" "$idds_rest_labels" "$(scripts/images ref panda-server)" bed-x509-client \
+    "exec /opt/panda/bin/python3 /scripts/panda_client.py blah-panda-server.$app_ns.svc.cluster.local" '{"name": "HOME", "value": "/tmp"}')
+  check "PanDA server (PyPI 1.0.4 under httpd), as iDDS: panda-client's hello answered, its x509 call sees the bed CA's certificate, anonymous refused, an unknown CA refused (got: ${got:0:400})" \
+    grep -q '^ok: ' <<<"$got"
+  # PanDA's daemon in the server pod (its async request processor, each cycle) writes this machine's
+  # heartbeat with the rendered credentials: read back, as the server's client (a cycle is seconds)
+  local try
+  for try in 1 2 3; do
+    got=$(as_server_sql "db-heartbeat-$try" "$app_ns" "select service_name || ' ' || split_part(machine_name, '.', 1) from :schema.machine_heartbeat order by 1;")
+    grep -q '^server blah-panda-server-0' <<<"$got" && break
+    sleep 10
+  done
+  check "PanDA's own daemon in the server pod wrote its heartbeat into PostgreSQL with the rendered credentials (got: $got)" \
+    grep -q '^server blah-panda-server-0' <<<"$got"
 }
 
 # ---------- backups, migrate-data ----------
@@ -434,6 +459,7 @@ run_app_checks() {
   check_panda_install || return 0
   check_db_traffic
   check_idds_rest
+  check_panda_server
   check_message_path
   check_backup_restore
   check_migrate_data

@@ -1,6 +1,6 @@
 """Calls iDDS' REST service on the real node the way its users do (run in a one-shot pod of the idds
 image, which has idds-client from PyPI): an anonymous GET of /idds/ping must be refused by iDDS' x509
-check (401), the idds-client ping with the bed's client certificate (env IDDS_CLIENT_PEM, cert + key,
+check (401), the idds-client ping with the bed's client certificate (env CLIENT_PEM, cert + key,
 signed by the CA the idds chart's ca-certificates site file installs) must answer {"Status": "OK"}, and
 a certificate from a CA the server does not trust must fail the TLS handshake.
 usage: idds_rest.py URL; prints one line: "ok: " when all three hold, else "not ok: ", and what each call got."""
@@ -37,11 +37,11 @@ def retried(call):
 
 anon = retried(lambda: requests.get(url + "/ping", verify=False, timeout=20))
 said = ["anonymous %s (%s)" % (anon.status_code, anon.headers.get("ExceptionMessage"))]
-client = Client(host=url, auth={"auth_type": "x509_proxy", "client_proxy": pem_file("IDDS_CLIENT_PEM")}, timeout=60)
+client = Client(host=url, auth={"auth_type": "x509_proxy", "client_proxy": pem_file("CLIENT_PEM")}, timeout=60)
 pong = retried(client.ping)
 said.append("x509 %s" % pong)
 try:
-    other = requests.get(url + "/ping", verify=False, timeout=20, cert=pem_file("IDDS_UNTRUSTED_PEM"))
+    other = requests.get(url + "/ping", verify=False, timeout=20, cert=pem_file("UNTRUSTED_PEM"))
     said.append("untrusted CA answered %s" % other.status_code)
     untrusted_refused = False
 except requests.exceptions.SSLError as e:

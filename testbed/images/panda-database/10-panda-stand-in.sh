@@ -1,6 +1,7 @@
 #!/bin/bash
 # bed.local/panda-database init (STAND-IN, scripts/images): the database, user and schemas PanDA's
-# init creates, without PanDA's tables. Runs once, at the first start, from docker-entrypoint.sh.
+# init creates, and the few PanDA tables of stand-in-tables.sql (not PanDA's schema). Runs once, at the
+# first start, from docker-entrypoint.sh.
 set -euo pipefail
 : "${PANDA_DB_PASSWORD:?PANDA_DB_PASSWORD is required}"
 run() { psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" "$@"; }
@@ -18,4 +19,5 @@ CREATE TABLE doma_panda.pandadb_version (component varchar(100) PRIMARY KEY, maj
 ALTER TABLE doma_panda.pandadb_version OWNER TO panda;
 INSERT INTO doma_panda.pandadb_version VALUES ('SCHEMA', 0, 1, 5), ('SERVER', 0, 1, 5), ('JEDI', 0, 1, 5);
 SQL
-echo "panda-database stand-in: panda_db, user panda, schemas doma_panda/-meta/-arch/doma_deft (no PanDA tables)"
+run --dbname panda_db -c 'SET ROLE panda' -f /opt/panda-stand-in/stand-in-tables.sql
+echo "panda-database stand-in: panda_db, user panda, schemas doma_panda/-meta/-arch/doma_deft, $(grep -c '^CREATE TABLE' /opt/panda-stand-in/stand-in-tables.sql) stand-in tables"

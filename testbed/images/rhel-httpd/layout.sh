@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154 # $recipes comes from scripts/images
 # RHEL's httpd layout over Debian's apache2, for the images whose upstream is AlmaLinux with httpd
-# (idds; a panda-server image would be the second), sourced by their recipes: /usr/sbin/httpd is apache2; /etc/httpd holds
+# (idds, panda-server), sourced by their recipes: /usr/sbin/httpd is apache2; /etc/httpd holds
 # conf/httpd.conf (ours), conf.modules.d/00-base.conf (RHEL's default modules the upstream httpd files
 # rely on), conf.d/ and the links modules, logs, run; /usr/lib64/httpd/modules is Debian's module
 # directory; apache2's own root /etc/apache2 leads to the same files (apache2.conf includes ours, and
