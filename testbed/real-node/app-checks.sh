@@ -10,6 +10,10 @@
 #     with a client certificate of the bed's CA (installed by the idds chart's ca-certificates site
 #     file, from a site directory) gets its ping answered, an anonymous call is refused (401) and a
 #     certificate of an unknown CA fails the TLS handshake
+#   - the PanDA server (PyPI, under httpd): panda-client's hello, its x509 call with the bed CA's
+#     certificate, the anonymous call refused, an unknown CA refused; PanDA's daemon's heartbeat row
+#   - JEDI (the same image): its pid file names PanDA's JediMaster, whose agents hold PostgreSQL
+#     sessions as the rendered user from the JEDI pod
 #   - a message published as the server (its Secret, the destination of its rendered mbproxy
 #     configuration) reaches iDDS' receiver queue (its Secret) through the real ActiveMQ; the iDDS
 #     account may not write to it
@@ -303,6 +307,24 @@ check_panda_server() {
     grep -q '^server blah-panda-server-0' <<<"$got"
 }
 
+# JEDI from the same image: the chart's start-jedi.sh ran the package's init script, whose pid file
+# names PanDA's JediMaster; its agents hold sessions in PostgreSQL as the rendered user, seen from
+# the JEDI pod's address (PostgreSQL shows a role its own sessions' addresses)
+check_jedi() {
+  local pod=blah-panda-jedi-0 cmd ip got try
+  cmd=$(kubectl -n "$app_ns" exec "$pod" -c jedi -- sh -c 'tr "\0" " " < "/proc/$(cat /var/run/panda/panda_jedi.pid)/cmdline"' 2>&1)
+  check "JEDI's pid file names PanDA's JediMaster (PyPI 1.0.4, the package's init script): ${cmd:0:160}" \
+    grep -q 'pandajedi/jediorder/JediMaster.py --pid /var/run/panda/panda_jedi.pid' <<<"$cmd"
+  ip=$(kubectl -n "$app_ns" get pod "$pod" -o jsonpath='{.status.podIP}')
+  for try in 1 2 3; do
+    got=$(as_server_sql "db-jedi-sessions-$try" "$app_ns" "select current_user || ' ' || count(*) from pg_stat_activity where usename = current_user and host(client_addr) = '$ip';")
+    [[ $got =~ ^panda\ [1-9] ]] && break
+    sleep 10
+  done
+  check "JEDI's agents hold sessions in PanDA's PostgreSQL as the rendered user from the JEDI pod ($ip; user and sessions: $got)" \
+    grep -Eq '^panda [1-9][0-9]*$' <<<"$got"
+}
+
 # ---------- backups, migrate-data ----------
 
 iam_sql() { # sql: as root in IAM's MariaDB pod (the password from the pod's own environment)
@@ -460,6 +482,7 @@ run_app_checks() {
   check_db_traffic
   check_idds_rest
   check_panda_server
+  check_jedi
   check_message_path
   check_backup_restore
   check_migrate_data
