@@ -14,9 +14,10 @@
 #     certificate, the anonymous call refused, an unknown CA refused; PanDA's daemon's heartbeat row
 #   - JEDI (the same image): its pid file names PanDA's JediMaster, whose agents hold PostgreSQL
 #     sessions as the rendered user from the JEDI pod
-#   - a message published as the server (its Secret, the destination of its rendered mbproxy
-#     configuration) reaches iDDS' receiver queue (its Secret) through the real ActiveMQ; the iDDS
-#     account may not write to it
+#   - a PanDA job-status message published as the server (its Secret, the destination of its rendered
+#     mbproxy configuration) is taken from the queue by iDDS' real receiver (the daemon: PyPI, its
+#     rendered channel and account), which logs it and discards it; the iDDS account may not write
+#     to the queue
 #   - the backup CronJob's Job dumps the PanDA database; `upgrade-plan --restore` loads it back
 #   - `migrate-data dump` and `restore` of iDDS' PostgreSQL run as Jobs and the row counts match
 #   - `upgrade-plan --restore`: the upgrade's schema Job gets through PanDA's database policy
@@ -265,9 +266,15 @@ for cm in json.load(sys.stdin)["items"]:
   got=$(run_one_shot mq-send "$app_ns" "$server_labels" "$(scripts/images ref stomp-client)" blah-secrets-panda-envs \
     "exec python3 /scripts/message_path.py send panda $dest $marker")
   check "as the server (its labels, Secret and account), a message is sent to $dest on blah-msgsvc-activemq (got: $got)" test "$got" = sent
-  got=$(run_one_shot mq-receive "$app_ns" "$idds_labels" "$(scripts/images ref stomp-client)" blah-secrets-idds-envs \
-    "exec python3 /scripts/message_path.py receive $marker 20")
-  check "iDDS' receiver (its labels, Secret, account and IDDS_RECEIVER_DESTINATION) gets that message (got: $got)" test "$got" = received
+  # iDDS' real receiver (the daemon's idds-receiver program: its Secret, account and rendered
+  # channel) takes it from the queue and, as no iDDS task has that id, logs it and discards it
+  local try log=/var/log/idds/idds-receiver-stdout.log
+  for try in $(seq 1 30); do
+    got=$(kubectl -n "$app_ns" exec blah-idds-daemon-0 -c daemon -- grep -c "No matched workload_id, discard message: .*$marker" "$log" 2>&1) && break
+    sleep 3
+  done
+  check "iDDS' receiver (PyPI 2.6.21, the daemon's rendered channel and account) takes that message from the queue and discards it as no task of its own (log lines with the marker: $got)" \
+    test "$got" = 1
   got=$(run_one_shot mq-idds-send "$app_ns" "$idds_labels" "$(scripts/images ref stomp-client)" blah-secrets-idds-envs \
     "exec python3 /scripts/message_path.py send-as-idds $dest $marker-x")
   check "the idds account, a reader of $dest only, may not write to it (got: ${got:0:120})" grep -q '^refused' <<<"$got"

@@ -2,15 +2,17 @@
 stomp-client image with a component's rendered Secret as its environment.
 
   send ACCOUNT DESTINATION MARKER   as the PanDA server does (PANDA_ACTIVEMQ_LIST, the account's
-                                    PANDA_ACTIVEMQ_PASSWD_<account>): connect, send MARKER to
-                                    DESTINATION with a receipt; prints "sent" or "refused: <why>"
-  receive MARKER SECONDS            as iDDS' receiver does (IDDS_RECEIVER_BROKERS, _USERNAME,
-                                    _PASSWORD, _DESTINATION): subscribe and wait for MARKER; prints
-                                    "received" or "not received"
+                                    PANDA_ACTIVEMQ_PASSWD_<account>): connect, send a job-status
+                                    message whose input file is MARKER to DESTINATION with a
+                                    receipt; prints "sent" or "refused: <why>"
   send-as-idds DESTINATION MARKER   the iDDS receiver's account sending (a reader only of that queue)
+
+The message has the keys iDDS' receiver reads from PanDA's job-status messages (msg_type, taskid,
+jobid, status, inputs); its task is no task of iDDS, so the real receiver logs it and discards it.
 Exit 0 when the line was printed (the caller compares it), 1 when the broker could not be reached.
 """
 
+import json
 import os
 import sys
 import threading
@@ -21,7 +23,7 @@ import stomp
 
 class Listener(stomp.ConnectionListener):
     def __init__(self):
-        self.receipts, self.errors, self.bodies = set(), [], []
+        self.receipts, self.errors = set(), []
         self.event = threading.Event()
 
     def on_receipt(self, frame):
@@ -30,10 +32,6 @@ class Listener(stomp.ConnectionListener):
 
     def on_error(self, frame):
         self.errors.append(frame.headers.get("message", "") or frame.body)
-        self.event.set()
-
-    def on_message(self, frame):
-        self.bodies.append(frame.body)
         self.event.set()
 
 
@@ -55,7 +53,10 @@ def connect(brokers, user, password):
 
 def send(brokers, user, password, destination, marker):
     conn, listener = connect(brokers, user, password)
-    conn.send(destination=destination, body=marker, receipt="r-" + marker)
+    number = int("".join(c for c in marker if c.isdigit()) or "0")
+    body = json.dumps({"msg_type": "job_status", "taskid": number, "jobid": number, "status": "finished",
+                       "inputs": [marker], "timestamp": int(time.time())})
+    conn.send(destination=destination, body=body, receipt="r-" + marker)
     listener.event.wait(10)
     time.sleep(0.5)  # an ERROR frame after the receipt would still count
     if listener.errors:
@@ -70,29 +71,11 @@ def send(brokers, user, password, destination, marker):
         pass
 
 
-def receive(marker, seconds):
-    env = os.environ
-    conn, listener = connect(env["IDDS_RECEIVER_BROKERS"], env["IDDS_RECEIVER_USERNAME"],
-                             env["IDDS_RECEIVER_PASSWORD"])
-    conn.subscribe(destination=env["IDDS_RECEIVER_DESTINATION"], id="1", ack="auto")
-    deadline = time.time() + seconds
-    while time.time() < deadline and marker not in listener.bodies and not listener.errors:
-        listener.event.wait(1)
-        listener.event.clear()
-    if marker in listener.bodies:
-        print("received")
-    else:
-        print("not received" + (": " + listener.errors[0] if listener.errors else ""))
-    conn.disconnect()
-
-
 def main(argv):
     env = os.environ
     if argv[:1] == ["send"] and len(argv) == 4:
         account = argv[1]
         send(env["PANDA_ACTIVEMQ_LIST"], account, env["PANDA_ACTIVEMQ_PASSWD_" + account], argv[2], argv[3])
-    elif argv[:1] == ["receive"] and len(argv) == 3:
-        receive(argv[1], float(argv[2]))
     elif argv[:1] == ["send-as-idds"] and len(argv) == 3:
         send(env["IDDS_RECEIVER_BROKERS"], env["IDDS_RECEIVER_USERNAME"], env["IDDS_RECEIVER_PASSWORD"],
              argv[1], argv[2])

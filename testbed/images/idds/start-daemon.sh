@@ -23,8 +23,13 @@ if [ -f /opt/idds/certs/hostkey.pem ]; then
 fi
 if [ ! -e /etc/grid-security/hostkey.pem ]; then
   say "no host certificate in /opt/idds/certs: a self-signed one"
-  openssl req -x509 -nodes -days 365 -newkey rsa:2048 -subj "/DC=IDDS/OU=computers/CN=$(hostname -f)" \
-    -keyout "$config/hostkey.pem" -out "$config/hostcert.pem" 2>/dev/null
+  # a CN holds at most 64 characters: a StatefulSet pod's FQDN (pod.headless-service.namespace.svc...)
+  # can be longer, so the CN is the short name and every name goes into subjectAltName
+  fqdn=$(hostname -f)
+  openssl req -x509 -nodes -days 365 -newkey rsa:2048 -subj "/DC=IDDS/OU=computers/CN=$(hostname -s)" \
+    -addext "subjectAltName=DNS:$fqdn,DNS:$(hostname -s)" \
+    -keyout "$config/hostkey.pem" -out "$config/hostcert.pem" 2>"$config/openssl.err" ||
+    { cat "$config/openssl.err" >&2; exit 1; }
   ln -fs "$config/hostkey.pem" /etc/grid-security/hostkey.pem
   ln -fs "$config/hostcert.pem" /etc/grid-security/hostcert.pem
 fi
