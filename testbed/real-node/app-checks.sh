@@ -296,6 +296,17 @@ check_idds_rest() {
 
 # ---------- the PanDA server ----------
 
+server_sql_until() { # name, extended regex, sql: as_server_sql up to 3 times, 10 s apart, until the
+  # answer matches (the server's and JEDI's agents write on their own cycles); prints the last answer
+  local try got
+  for try in 1 2 3; do
+    got=$(as_server_sql "$1-$try" "$app_ns" "$3")
+    grep -Eq "$2" <<<"$got" && break
+    [ "$try" = 3 ] || sleep 10
+  done
+  printf '%s\n' "$got"
+}
+
 check_panda_server() {
   local got
   got=$(run_one_shot panda-client "$app_ns" "$idds_rest_labels" "$(scripts/images ref panda-server)" bed-x509-client \
@@ -304,12 +315,7 @@ check_panda_server() {
     grep -q '^ok: ' <<<"$got"
   # PanDA's daemon in the server pod (its async request processor, each cycle) writes this machine's
   # heartbeat with the rendered credentials: read back, as the server's client (a cycle is seconds)
-  local try
-  for try in 1 2 3; do
-    got=$(as_server_sql "db-heartbeat-$try" "$app_ns" "select service_name || ' ' || split_part(machine_name, '.', 1) from :schema.machine_heartbeat order by 1;")
-    grep -q '^server blah-panda-server-0' <<<"$got" && break
-    sleep 10
-  done
+  got=$(server_sql_until db-heartbeat '^server blah-panda-server-0' "select service_name || ' ' || split_part(machine_name, '.', 1) from :schema.machine_heartbeat order by 1;")
   check "PanDA's own daemon in the server pod wrote its heartbeat into PostgreSQL with the rendered credentials (got: $got)" \
     grep -q '^server blah-panda-server-0' <<<"$got"
 }
@@ -318,16 +324,12 @@ check_panda_server() {
 # names PanDA's JediMaster; its agents hold sessions in PostgreSQL as the rendered user, seen from
 # the JEDI pod's address (PostgreSQL shows a role its own sessions' addresses)
 check_jedi() {
-  local pod=blah-panda-jedi-0 cmd ip got try
+  local pod=blah-panda-jedi-0 cmd ip got
   cmd=$(kubectl -n "$app_ns" exec "$pod" -c jedi -- sh -c 'tr "\0" " " < "/proc/$(cat /var/run/panda/panda_jedi.pid)/cmdline"' 2>&1)
   check "JEDI's pid file names PanDA's JediMaster (PyPI 1.0.4, the package's init script): ${cmd:0:160}" \
     grep -q 'pandajedi/jediorder/JediMaster.py --pid /var/run/panda/panda_jedi.pid' <<<"$cmd"
   ip=$(kubectl -n "$app_ns" get pod "$pod" -o jsonpath='{.status.podIP}')
-  for try in 1 2 3; do
-    got=$(as_server_sql "db-jedi-sessions-$try" "$app_ns" "select current_user || ' ' || count(*) from pg_stat_activity where usename = current_user and host(client_addr) = '$ip';")
-    [[ $got =~ ^panda\ [1-9] ]] && break
-    sleep 10
-  done
+  got=$(server_sql_until db-jedi-sessions '^panda [1-9]' "select current_user || ' ' || count(*) from pg_stat_activity where usename = current_user and host(client_addr) = '$ip';")
   check "JEDI's agents hold sessions in PanDA's PostgreSQL as the rendered user from the JEDI pod ($ip; user and sessions: $got)" \
     grep -Eq '^panda [1-9][0-9]*$' <<<"$got"
 }
