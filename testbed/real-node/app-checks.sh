@@ -427,8 +427,17 @@ status_rc() { "$app_bin" status -n "$app_ns" >"$work/status.out" 2>&1; echo $?; 
 
 check_kill_and_status() {
   local pod=blah-idds-postgres-0 cid pid rc restarts t
-  rc=$(status_rc)
-  check "status on the real pods: healthy (exit $rc)" test "$rc" = 0
+  # healthy within 60 s, as the pods check after the install allows: on the 2 busy cores a probe can
+  # time out once; the first answer and the last status output are shown when it never is
+  local first try
+  first=$(status_rc) rc=$first
+  for try in $(seq 1 12); do
+    [ "$rc" = 0 ] && break
+    sleep 5
+    rc=$(status_rc)
+  done
+  check "status on the real pods: healthy (exit $rc; first answer exit $first)" test "$rc" = 0
+  [ "$rc" = 0 ] || head -40 "$work/status.out" >&2
   cid=$(kubectl -n "$app_ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}')
   pid=$(ctr --address "$PANDA_TESTBED_DIR/node/containerd/containerd.sock" -n k8s.io task ls | awk -v c="${cid#containerd://}" '$1 == c {print $2}')
   [ -n "$pid" ] || { fail "the container of $pod has a task on the node ($cid)"; return; }
