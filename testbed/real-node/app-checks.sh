@@ -294,6 +294,25 @@ check_idds_rest() {
     test "$got" = 4
 }
 
+# iDDS' agents coordinate through the daemon pod's own NATS server (the chart's nats program: the wheel's
+# nats_daemon.sh starts Debian's nats-server with JetStream and makes the stream event_stream with the
+# nats CLI); the agents' coordinator, once it selected that server, fetches events through durable
+# consumers of the stream. Without NATS every agent spins on an empty local queue.
+check_idds_nats() {
+  local got consumers=0
+  for _ in $(seq 1 12); do
+    got=$(kubectl -n "$app_ns" exec blah-idds-daemon-0 -c daemon -- sh -c \
+      'NATS_TOKEN=${NATS_TOKEN:-my_default_token} exec nats -s nats://127.0.0.1:4222 stream info event_stream --json' 2>&1)
+    consumers=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["state"].get("consumer_count", 0))' <<<"$got" 2>/dev/null) || consumers=0
+    [ "$consumers" -gt 0 ] && break
+    sleep 5
+  done
+  local note=
+  [ "$consumers" -gt 0 ] || note=" (last answer: ${got:0:160})"
+  check "iDDS' agents coordinate through the pod's NATS (Debian's nats-server, JetStream stream event_stream made by the nats CLI): $consumers durable consumers$note" \
+    test "$consumers" -gt 0
+}
+
 # ---------- the PanDA server ----------
 
 server_sql_until() { # name, extended regex, sql: as_server_sql up to 3 times, 10 s apart, until the
@@ -499,6 +518,7 @@ run_app_checks() {
   check_panda_install || return 0
   check_db_traffic
   check_idds_rest
+  check_idds_nats
   check_panda_server
   check_jedi
   check_message_path
