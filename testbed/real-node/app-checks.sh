@@ -89,10 +89,11 @@ check_panda_install() {
   if [ "$(cat "$work/import.rc" 2>/dev/null)" != 0 ]; then
     fail "the images of scripts/images are built and imported into the node: $(tail -3 "$work/import.log")"; return 1
   fi
-  echo "check-real-node: $(grep -c imported "$work/import.log") images imported (waited $(secs "$t") for the import)"
+  echo "check-real-node: $(grep -c '^images: imported' "$work/import.log") images imported, $(grep -c 'already in the node' "$work/import.log") already in the node's store (waited $(secs "$t") for the import)"
   t=$(now_ms)
   if out=$("${app_install[@]}" 2>&1); then
     ok "panda-install --secrets $app_secrets -e dev with the real-node overlay: every release deployed ($(secs "$t"))"
+    grep -E '^  tier [0-9]+ ' <<<"$out" | sed 's/^/check-real-node:       /' || true
   else
     fail "panda-install --secrets $app_secrets -e dev with the real-node overlay:"; tail -30 <<<"$out" >&2
     kubectl -n "$app_ns" get pods -o wide >&2; return 1

@@ -28,6 +28,12 @@ node_kubelet_sysctls="kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.
 node_outside="/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/containerd /run/netns"
 node_agents="containerd kubelet kube-proxy kube-router coredns provisioner"
 
+# The node's image store (containerd's root): in the cache, kept from one bed to the next, so a warm
+# bed imports only the images whose build changed (scripts/images import labels each image with its
+# build hash); about 5 GB. Containers, sandboxes and their mounts in it go at `down` and at `up`.
+# `rm -rf` it (no bed up) to start from an empty store.
+node_store=${XDG_CACHE_HOME:-$HOME/.cache}/panda-install/node-containerd
+
 # A real-node bed that is up or half up (prepare got as far as saving the sysctls); `down` renames
 # the file once it has restored them, so a second `down` restores nothing.
 node_enabled() { [ -f "$dir/node/sysctl.before" ]; }
@@ -137,7 +143,7 @@ server = "http://127.0.0.1:9"
 EOF
   cat >"$n/containerd/config.toml" <<EOF
 version = 2
-root = "$n/containerd/root"
+root = "$node_store"
 state = "$n/containerd/state"
 [grpc]
   address = "$n/containerd/containerd.sock"
@@ -177,8 +183,19 @@ EOF
             "routes": [{"dst": "$node_cidr"}, {"dst": "10.96.0.0/16", "gw": "$node_ip"}], "dataDir": "$n/cni/ipam"}},
   {"type": "portmap", "capabilities": {"portMappings": true}}]}
 EOF
+  mkdir -p "$node_store"
   start containerd containerd --config "$n/containerd/config.toml"
   wait_for "containerd" 30 ctr_ version
+  # what a bed that was killed before its `down` left in the store
+  node_remove_containers
+}
+
+# Every task and container in the node's containerd (its images stay).
+node_remove_containers() {
+  local c
+  for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$c" >/dev/null 2>&1; done
+  for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks delete -f "$c" >/dev/null 2>&1; done
+  for c in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers delete "$c" >/dev/null 2>&1; done
 }
 
 # kubeconfig of a node agent: client certificate signed by the bed CA
@@ -363,7 +380,7 @@ node_clean_rules() {
 }
 
 node_down() {
-  local n=$dir/node t m c p left
+  local n=$dir/node t m p left
   node_enabled || return 0
   t=$(now_ms)
   # 1. While the kubelet runs: cordon the node (no replacement pods land on it) and delete its pods,
@@ -388,9 +405,7 @@ node_down() {
   kc delete node "$node_name" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   # 3. Containers still there: kill their tasks through containerd (the shims exit with them).
   if [ -S "$n/containerd/containerd.sock" ] && node_pid_ok "$(pid_of containerd)"; then
-    for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$c" >/dev/null 2>&1; done
-    for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks delete -f "$c" >/dev/null 2>&1; done
-    for c in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers delete "$c" >/dev/null 2>&1; done
+    node_remove_containers
   fi
   node_stop containerd
   # shims whose task could not be killed (they name the state dir in -address)
@@ -400,8 +415,10 @@ node_down() {
     [ "$(cat "/proc/$p/comm" 2>/dev/null)" = containerd-shim ] && node_pid_ok "$p" && left+=("$p")
   done
   stop_pids "${left[@]}"
-  # 4. Mounts under the state directory and the pods' network namespaces (deepest first).
-  findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r | while read -r m; do
+  # 4. Mounts under the state directory and the image store (the sandboxes' shm), and the pods'
+  #    network namespaces (deepest first).
+  findmnt -rn -o TARGET | awk -v d="$dir/" -v s="$node_store/" 'index($0, d) == 1 || index($0, s) == 1' |
+    sort -r | while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m"
   done
   for m in /run/netns/cni-*; do
@@ -409,7 +426,8 @@ node_down() {
     node_was_there "$m" && continue
     umount "$m" 2>/dev/null; rm -f "$m"
   done
-  rm -rf -- "$n/volumes" "$n/containerd/root" "$n/containerd/state" "$n/containerd/opt" "$n/kubelet" "$n/images"
+  rm -rf -- "$n/volumes" "$n/containerd/state" "$n/containerd/opt" "$n/kubelet" "$n/images" \
+    "$node_store/io.containerd.grpc.v1.cri/sandboxes" "$node_store/io.containerd.grpc.v1.cri/containers"
   log "real node: agents and containers stopped in $(since "$t")"
 }
 
