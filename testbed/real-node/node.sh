@@ -30,8 +30,8 @@ node_agents="containerd kubelet kube-proxy kube-router coredns provisioner"
 
 # The node's image store (containerd's root): in the cache, kept from one bed to the next, so a warm
 # bed imports only the images whose build changed (scripts/images import labels each image with its
-# build hash); about 5 GB. Containers, sandboxes and their mounts in it go at `down` and at `up`.
-# `rm -rf` it (no bed up) to start from an empty store.
+# build hash); about 7 GB with every image of scripts/images. Containers, sandboxes and their mounts
+# in it go at `down` and at `up`. `rm -rf` it (no bed up) to start from an empty store.
 node_store=${XDG_CACHE_HOME:-$HOME/.cache}/panda-install/node-containerd
 
 # A real-node bed that is up or half up (prepare got as far as saving the sysctls); `down` renames
