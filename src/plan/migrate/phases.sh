@@ -42,6 +42,7 @@ case "$PHASE" in
     if ! diff "$counts" "$DUMP_DIR/$STORE.restored" > "$DUMP_DIR/$STORE.diff"; then
       echo "row counts differ (dumped < > restored):" >&2
       cat "$DUMP_DIR/$STORE.diff" >&2
+      echo "(did something write to the database during the dump or the restore? stop its writers first)" >&2
       exit 1
     fi
     echo "restored, row counts match: $(summary "$counts")"
