@@ -6,11 +6,13 @@ A component is rendered as
        --set-string global.secretsRelease=<affixed secrets> --set global.cric.real=<bool> [extra args]
 which is the command line the CLI builds (experiment file first, see docs/charts.md).
 """
+import atexit
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 
 try:
     import yaml
@@ -18,6 +20,8 @@ except ImportError:  # pragma: no cover - the message is the point
     sys.exit("check-charts: PyYAML is required (pip install -r testbed/charts/requirements.txt)")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The charts rendered: the checkout's helm/, or a private copy (use_private_charts).
+CHARTS = ROOT / "helm"
 COMPONENTS = ["msgsvc", "iam", "panda", "harvester", "idds", "bigmon", "ui"]
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "CronJob", "Job", "DaemonSet"}
 
@@ -70,9 +74,25 @@ def run(args, check=True, stdin=None):
     return proc
 
 
+def chart_dir(component):
+    """Where a component's chart is rendered from: helm/<component>, or its private copy."""
+    return str(CHARTS / component)
+
+
+def use_private_charts():
+    """Render from a copy of helm/ in a temporary directory from here on, so that this process's
+    `helm dependency build` never rewrites the checkout's charts/ while another process (a
+    panda-install beside it) reads them. Removed at exit."""
+    global CHARTS
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="panda-install-charts."))
+    atexit.register(shutil.rmtree, tmp, True)
+    CHARTS = tmp / "helm"
+    shutil.copytree(ROOT / "helm", CHARTS, ignore=shutil.ignore_patterns("*.tgz", ".*.sha256"))
+
+
 def dependency_build(helm):
     for c in components():
-        run([helm, "dependency", "build", f"helm/{c}"])
+        run([helm, "dependency", "build", chart_dir(c)])
 
 
 def cli_args(experiment, component, affix="test-", cric_real=True, values=(), extra=()):
@@ -93,7 +113,7 @@ def cli_args(experiment, component, affix="test-", cric_real=True, values=(), ex
 
 def template(helm, component, experiment=None, affix="test-", check=True, **kw):
     """Rendered documents of one component (a list of dicts), or the failed process when check=False."""
-    args = [helm, "template", affixed(affix, component), f"helm/{component}"]
+    args = [helm, "template", affixed(affix, component), chart_dir(component)]
     args += cli_args(experiment, component, affix, **kw)
     proc = run(args, check=check)
     if proc.returncode != 0:

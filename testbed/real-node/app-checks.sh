@@ -35,20 +35,41 @@ app_install=("$app_bin" install -e dev --secrets "$app_secrets" "${app_values[@]
 server_labels='{"app.kubernetes.io/name": "panda", "app.kubernetes.io/instance": "blah-panda", "app.kubernetes.io/component": "server"}'
 idds_labels='{"app.kubernetes.io/name": "idds", "app.kubernetes.io/instance": "blah-idds", "app.kubernetes.io/component": "daemon"}'
 idds_rest_labels=${idds_labels/\"daemon\"/\"rest\"}
-import_pid=
+app_pid=
 # A site directory (docs/site.md) whose dev extends the bundled dev with one site file: the bed's CA for
 # iDDS' client certificates. Every panda-install run of these checks reads it (make_bed_pki exports it).
 app_site=
 
 json_str() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
 
-# The images are built (what is missing: all of them on a fresh machine, about 3.5 min; a hash check
-# when cached) and go into the node while the bed's own checks run (ctr import of about 2.6 GB).
-start_image_import() {
-  (scripts/images build >"$work/import.log" 2>&1 &&
-    scripts/images import "$PANDA_TESTBED_DIR/node/containerd/containerd.sock" >>"$work/import.log" 2>&1
-    echo $? >"$work/import.rc") &
-  import_pid=$!
+# In the background from the bed's start on, beside the bed's own checks and live.py (the install's
+# tiers mostly wait for readiness; about 2 minutes off the run): the images are built (what is missing:
+# all of them on a fresh machine, about 3.5 min; a hash check when cached) and go into the node (ctr
+# import of about 2.6 GB), then panda-install -e dev runs. The bed's CA is made first (the install
+# reads the site directory). check_panda_install waits for it and reports.
+start_app_install() {
+  make_bed_pki || { echo 1 >"$work/pki.rc"; return; }
+  (
+    rc=0
+    { scripts/images build >"$work/import.log" 2>&1 &&
+      scripts/images import "$PANDA_TESTBED_DIR/node/containerd/containerd.sock" >>"$work/import.log" 2>&1; } || rc=$?
+    echo "$rc" >"$work/import.rc"
+    [ "$rc" = 0 ] || exit 0
+    t=$(now_ms)
+    rc=0
+    "${app_install[@]}" >"$work/install.out" 2>&1 || rc=$?
+    echo "$rc $(($(now_ms) - t))" >"$work/install.rc"
+  ) &
+  app_pid=$!
+}
+
+# The background install and its children, when the run stops early (scripts/check-real-node's cleanup).
+stop_app_install() {
+  [ -n "$app_pid" ] || return 0
+  pkill -TERM -P "$app_pid" 2>/dev/null || true
+  kill -TERM "$app_pid" 2>/dev/null || true
+  wait "$app_pid" 2>/dev/null || true
+  app_pid=
 }
 
 # The bed's CA (in the site directory's idds and panda ca-certificates/, by its hash) and a client
@@ -80,22 +101,25 @@ make_bed_pki() {
 }
 
 check_panda_install() {
-  local t out
+  local t out rc ms
   [ -x "$app_bin" ] || { fail "panda-install is built ($app_bin: cargo build)"; return 1; }
-  make_bed_pki || { fail "the bed's CA and client certificates are made (openssl)"; return 1; }
+  [ ! -e "$work/pki.rc" ] || { fail "the bed's CA and client certificates are made (openssl)"; return 1; }
   t=$(now_ms)
-  [ -n "$import_pid" ] || start_image_import
-  wait "$import_pid" || true
+  [ -n "$app_pid" ] || start_app_install
+  wait "$app_pid" || true
+  app_pid=
   if [ "$(cat "$work/import.rc" 2>/dev/null)" != 0 ]; then
     fail "the images of scripts/images are built and imported into the node: $(tail -3 "$work/import.log")"; return 1
   fi
-  echo "check-real-node: $(grep -c '^images: imported' "$work/import.log") images imported, $(grep -c 'already in the node' "$work/import.log") already in the node's store (waited $(secs "$t") for the import)"
-  t=$(now_ms)
-  if out=$("${app_install[@]}" 2>&1); then
-    ok "panda-install --secrets $app_secrets -e dev with the real-node overlay: every release deployed ($(secs "$t"))"
+  echo "check-real-node: $(grep -c '^images: imported' "$work/import.log") images imported, $(grep -c 'already in the node' "$work/import.log") already in the node's store; the install beside the bed's checks (waited $(secs "$t") for it after them)"
+  rc=1 ms=0
+  [ ! -s "$work/install.rc" ] || read -r rc ms <"$work/install.rc"
+  out=$(cat "$work/install.out")
+  if [ "$rc" = 0 ]; then
+    ok "panda-install --secrets $app_secrets -e dev with the real-node overlay: every release deployed ($((ms / 1000)).$((ms % 1000 / 100)) s)"
     grep -E '^  tier [0-9]+ ' <<<"$out" | sed 's/^/check-real-node:       /' || true
   else
-    fail "panda-install --secrets $app_secrets -e dev with the real-node overlay:"; tail -30 <<<"$out" >&2
+    fail "panda-install --secrets $app_secrets -e dev with the real-node overlay (exit $rc):"; tail -30 <<<"$out" >&2
     kubectl -n "$app_ns" get pods -o wide >&2; return 1
   fi
   # Every release was Ready when helm returned, but on 2 busy cores (the real iDDS importing its app
@@ -401,8 +425,11 @@ print(json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": 
 check_migrate_data() {
   local t
   t=$(now_ms)
+  # iDDS' agents outlast supervisord's 10 s per program after TERM (one after the other: the pod used
+  # its whole 60 s grace, measured): the pod goes with a 2 s grace instead (TERM, then KILL)
   if kubectl -n "$app_ns" scale statefulset blah-idds-daemon --replicas=0 >/dev/null &&
-    kubectl -n "$app_ns" wait --for=delete pod/blah-idds-daemon-0 --timeout=90s >/dev/null 2>&1; then
+    kubectl -n "$app_ns" delete pod blah-idds-daemon-0 --ignore-not-found --grace-period=2 --timeout=60s >/dev/null 2>&1 &&
+    kubectl -n "$app_ns" wait --for=delete pod/blah-idds-daemon-0 --timeout=30s >/dev/null 2>&1; then
     ok "the writer stopped before the dump: iDDS' daemon scaled to 0 ($(secs "$t"))"
   else
     fail "iDDS' daemon scaled to 0 before the dump"; return
