@@ -426,9 +426,11 @@ check_migrate_data() {
   local t
   t=$(now_ms)
   # iDDS' agents outlast supervisord's 10 s per program after TERM (one after the other: the pod used
-  # its whole 60 s grace, measured): the pod goes with a 2 s grace instead (TERM, then KILL)
-  if kubectl -n "$app_ns" scale statefulset blah-idds-daemon --replicas=0 >/dev/null &&
-    kubectl -n "$app_ns" delete pod blah-idds-daemon-0 --ignore-not-found --grace-period=2 --timeout=60s >/dev/null 2>&1 &&
+  # its whole 60 s grace, measured): the pod is deleted with a 2 s grace (TERM, then KILL) and the
+  # StatefulSet scaled to 0 right after, before the kubelet is done (a shorter grace asked for a pod
+  # that is already stopping does not cut the runtime's stop short: that took the full 60 s too)
+  if kubectl -n "$app_ns" delete pod blah-idds-daemon-0 --grace-period=2 --wait=false >/dev/null &&
+    kubectl -n "$app_ns" scale statefulset blah-idds-daemon --replicas=0 >/dev/null &&
     kubectl -n "$app_ns" wait --for=delete pod/blah-idds-daemon-0 --timeout=30s >/dev/null 2>&1; then
     ok "the writer stopped before the dump: iDDS' daemon scaled to 0 ($(secs "$t"))"
   else
