@@ -145,7 +145,7 @@ def main():
         wanted = [(ips[(dst.namespace, dst.name)], port) for dst, port in targets if dst is not src]
         return src, probe(src, wanted)
 
-    def want(src, dst, port):
+    def expected(src, dst, port):
         return "open" if ev.allowed(src, dst, port) else "blocked"
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
@@ -154,7 +154,7 @@ def main():
     # the machine is busy (an install beside): a source whose outcomes disagree with the model is
     # probed once more, 5 s later; what still disagrees then fails.
     late = [src for src, got in results.items() if any(
-        got.get((ips[(dst.namespace, dst.name)], port)) != want(src, dst, port)
+        got.get((ips[(dst.namespace, dst.name)], port)) != expected(src, dst, port)
         for dst, port in targets if dst is not src)]
     if late:
         print("live.py: %d sources disagree with the model at first, probed again in 5 s" % len(late), flush=True)
@@ -165,15 +165,15 @@ def main():
         for dst, port in targets:
             if dst is src:
                 continue
-            want_here = want(src, dst, port)
+            want = expected(src, dst, port)
             have = got.get((ips[(dst.namespace, dst.name)], port), "no answer")
-            if have == want_here:
+            if have == want:
                 passed += 1
-                counts[want_here] += 1
+                counts[want] += 1
             else:
                 failed += 1
                 print("live.py: FAIL %s (%s) -> %s port %d: %s, the model says %s" % (
-                    src, src.key if ours(src) else src.origin, dst, port, have, want_here), file=sys.stderr)
+                    src, src.key if ours(src) else src.origin, dst, port, have, want), file=sys.stderr)
     print("live.py: %d sources x %d database/broker ports: %d open as allowed, %d blocked as denied (%.1f s)" % (
         len(pods), len(targets), counts["open"], counts["blocked"], time.time() - start))
     if not args.keep:
