@@ -116,7 +116,7 @@ check_panda_install() {
   [ ! -s "$work/install.rc" ] || read -r rc ms <"$work/install.rc"
   out=$(cat "$work/install.out")
   if [ "$rc" = 0 ]; then
-    ok "panda-install --secrets $app_secrets -e dev with the real-node overlay: every release deployed ($((ms / 1000)).$((ms % 1000 / 100)) s)"
+    ok "panda-install --secrets $app_secrets -e dev with the real-node overlay: every release deployed ($(ms_text "$ms"))"
     grep -E '^  tier [0-9]+ ' <<<"$out" | sed 's/^/check-real-node:       /' || true
   else
     fail "panda-install --secrets $app_secrets -e dev with the real-node overlay (exit $rc):"; tail -30 <<<"$out" >&2
